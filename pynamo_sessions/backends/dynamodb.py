@@ -1,0 +1,241 @@
+"""Django's session contract on a DynamoDB table, through the PynamoDB model.
+
+Each request costs the fewest calls DynamoDB allows: a read is one GetItem, a new session one
+conditional PutItem (no existence check first: the condition is the check), a change one GetItem
+and one conditional PutItem, a logout one GetItem and one DeleteItem.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone as dt_timezone
+from typing import Any
+
+from django.contrib.auth import SESSION_KEY as AUTH_USER_KEY
+from django.contrib.sessions.backends.base import (
+    VALID_KEY_CHARS,
+    CreateError,
+    SessionBase,
+    UpdateError,
+)
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.expressions.condition import Condition
+
+from pynamo_sessions import conf, keys, models, usage
+from pynamo_sessions.exceptions import (
+    SessionTooLarge,
+    is_condition_failure,
+    storage_error,
+)
+
+logger = logging.getLogger("pynamo_sessions")
+
+
+def _aware(value: datetime) -> datetime:
+    # With USE_TZ=False Django hands out naive local times, which TTLAttribute refuses.
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
+class SessionStore(SessionBase):
+    """A session stored as one DynamoDB item: key, signed data and an epoch-seconds TTL."""
+
+    # Set by pynamo_sessions.middleware.ClientInfoMiddleware when the client is tracked.
+    client_info: tuple[str, str] | None = None
+
+    def __init__(self, session_key: str | None = None) -> None:
+        # What was read for this store's key: the item key it lives under (an HMAC under a
+        # retired SECRET_KEY after a rotation), its encoded data and its expiry.
+        self._loaded: tuple[str, str, str, datetime] | None = None
+        super().__init__(session_key)
+
+    @classmethod
+    def get_model_class(cls) -> type[models.SessionItem]:
+        return models.bound_model()
+
+    # Key handling -----------------------------------------------------------------------
+
+    def _validate_session_key(self, key: Any) -> bool:
+        return keys.is_valid(key)
+
+    def _get_new_session_key(self) -> str:
+        # Django's version reads DynamoDB to rule out a collision; the conditional put in
+        # create() already does, for free, so a new session costs one call instead of two.
+        return get_random_string(32, VALID_KEY_CHARS)
+
+    async def _aget_new_session_key(self) -> str:
+        return self._get_new_session_key()
+
+    def _item_key(self, session_key: str, snapshot: conf.Snapshot) -> str:
+        loaded = self._loaded
+        if loaded is not None and loaded[0] == session_key:
+            return loaded[1]
+        return keys.item_key(session_key, hashed=snapshot.hash_keys)
+
+    # Reading ----------------------------------------------------------------------------
+
+    def _fetch(self, session_key: str) -> models.SessionItem | None:
+        """The live item for ``session_key``, or None if there is none or it has expired."""
+        snapshot = conf.current()
+        item = self._get(keys.item_key(session_key, hashed=snapshot.hash_keys), snapshot)
+        if item is None and snapshot.hash_keys:
+            for fallback in keys.fallback_item_keys(session_key):
+                item = self._get(fallback, snapshot)
+                if item is not None:
+                    break
+        # DynamoDB deletes expired items lazily, often days after their TTL: an item still
+        # there is not necessarily alive.
+        if item is None or item.expires <= datetime.now(dt_timezone.utc):
+            return None
+        return item
+
+    def _get(self, item_key: str, snapshot: conf.Snapshot) -> models.SessionItem | None:
+        model = models.bound_model()
+        started = time.perf_counter()
+        try:
+            item = model.get(item_key, consistent_read=snapshot.consistent_read)
+        except model.DoesNotExist:
+            usage.report("GetItem", snapshot.table_name, started, "missing", 
+                         models.capacity_units(0, consistent=snapshot.consistent_read),
+                         snapshot=snapshot)
+            return None
+        except PynamoDBException as exc:
+            usage.report("GetItem", snapshot.table_name, started, "error", snapshot=snapshot)
+            error = storage_error("GetItem", snapshot.table_name, exc)
+            logger.error("Session read failed: %s", error)
+            raise error from exc
+        usage.report(
+            "GetItem", snapshot.table_name, started, "ok",
+            models.capacity_units(item.size(), consistent=snapshot.consistent_read),
+            snapshot=snapshot,
+        )
+        return item
+
+    def load(self) -> dict[str, Any]:
+        session_key = self.session_key
+        item = None if session_key is None else self._fetch(session_key)
+        if item is None or session_key is None:
+            # An unknown, expired or deleted key is never adopted: the next save creates a
+            # session under a fresh key (no session fixation).
+            self._session_key = None
+            return {}
+        self._loaded = (session_key, item.key, item.data, item.expires)
+        return self.decode(item.data)  # type: ignore[no-any-return]
+
+    def exists(self, session_key: str | None) -> bool:
+        return keys.is_valid(session_key) and self._fetch(session_key) is not None  # type: ignore[arg-type]
+
+    # Writing ----------------------------------------------------------------------------
+
+    def create(self) -> None:
+        while True:
+            self._session_key = self._get_new_session_key()
+            try:
+                self.save(must_create=True)
+            except CreateError:
+                # 160 random bits make this all but impossible; if it happens, the condition
+                # kept the other session intact and a new key is drawn.
+                logger.warning("New session key collided with a live session; drawing another.")
+                continue
+            self.modified = True
+            return
+
+    def save(self, must_create: bool = False) -> None:
+        if self.session_key is None:
+            return self.create()
+        session_key = self.session_key
+        snapshot = conf.current()
+        model = models.bound_model()
+        data = self._get_session(no_load=must_create)
+        expires = _aware(self.get_expiry_date())
+        if not must_create and self._touch_can_wait(data, expires, snapshot):
+            return
+        item = model(
+            self._item_key(session_key, snapshot),
+            data=self.encode(data),
+            expires=expires,
+        )
+        if snapshot.track_users:
+            self._describe_user(item, data, snapshot)
+        size = item.size()
+        if size > models.ITEM_SIZE_LIMIT:
+            raise SessionTooLarge(size, models.ITEM_SIZE_LIMIT)
+        condition: Condition
+        if must_create:
+            # A taken key is never overwritten, unless what holds it has already expired.
+            condition = model.key.does_not_exist() | (model.expires <= datetime.now(dt_timezone.utc))
+        else:
+            # The item must still exist: if another request deleted it (logout, revocation),
+            # this save must not bring the session back. Django answers SessionInterrupted.
+            condition = model.key.exists()
+        started = time.perf_counter()
+        try:
+            response = item.save(condition=condition)
+        except PynamoDBException as exc:
+            if is_condition_failure(exc):
+                usage.report("PutItem", snapshot.table_name, started, "condition_failed",
+                             snapshot=snapshot)
+                if must_create:
+                    raise CreateError from exc
+                logger.info("Session %s was deleted by another request; not saving it.",
+                            keys.redact(session_key))
+                raise UpdateError from exc
+            usage.report("PutItem", snapshot.table_name, started, "error", snapshot=snapshot)
+            error = storage_error("PutItem", snapshot.table_name, exc)
+            logger.error("Session write failed: %s", error)
+            raise error from exc
+        usage.report("PutItem", snapshot.table_name, started, "ok",
+                     usage.consumed_capacity(response), snapshot=snapshot)
+        self._loaded = (session_key, item.key, item.data, item.expires)
+
+    def _touch_can_wait(
+        self, data: dict[str, Any], expires: datetime, snapshot: conf.Snapshot
+    ) -> bool:
+        """With a touch interval, skip a write that would only slide the expiry a little."""
+        loaded = self._loaded
+        if not snapshot.touch_interval or loaded is None or loaded[0] != self.session_key:
+            return False
+        ahead = (expires - loaded[3]).total_seconds()
+        # Only ever skip a small step forward: a shorter expiry (set_expiry) is always written.
+        return 0 <= ahead < snapshot.touch_interval and self.decode(loaded[2]) == data
+
+    def _describe_user(
+        self, item: models.SessionItem, data: dict[str, Any], snapshot: conf.Snapshot
+    ) -> None:
+        user_id = data.get(AUTH_USER_KEY)
+        if user_id is None:
+            return  # anonymous sessions stay out of the sparse user index
+        item.user_id = str(user_id)
+        item.updated = int(time.time())
+        if snapshot.track_client and self.client_info is not None:
+            item.user_agent, item.ip_address = self.client_info
+
+    def delete(self, session_key: str | None = None) -> None:
+        if session_key is None:
+            if self.session_key is None:
+                return
+            session_key = self.session_key
+        if not keys.is_valid(session_key):
+            return
+        snapshot = conf.current()
+        model = models.bound_model()
+        started = time.perf_counter()
+        try:
+            response = model(self._item_key(session_key, snapshot)).delete()
+        except PynamoDBException as exc:
+            usage.report("DeleteItem", snapshot.table_name, started, "error", snapshot=snapshot)
+            error = storage_error("DeleteItem", snapshot.table_name, exc)
+            logger.error("Session delete failed: %s", error)
+            raise error from exc
+        usage.report("DeleteItem", snapshot.table_name, started, "ok",
+                     usage.consumed_capacity(response), snapshot=snapshot)
+        if self._loaded is not None and self._loaded[0] == session_key:
+            self._loaded = None
+
+    @classmethod
+    def clear_expired(cls) -> None:
+        from pynamo_sessions import cleanup
+
+        cleanup.clear_expired()

@@ -1,0 +1,146 @@
+"""System checks: offline ones on every command, the table check only with ``check --deploy``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.core import checks
+
+from pynamodb.exceptions import DoesNotExist
+
+from pynamo_sessions import conf, models, provision
+from pynamo_sessions.exceptions import PynamoSessionsError
+
+ENGINES = ("pynamo_sessions.backends.dynamodb", "pynamo_sessions.backends.cached_dynamodb")
+DOCS = "See the pynamo_sessions README, section 'Settings'."
+
+
+def register() -> None:
+    checks.register(check_settings, checks.Tags.compatibility)
+    checks.register(check_table, checks.Tags.database, deploy=True)
+
+
+def _error(msg: str, hint: str, id: str) -> checks.Error:
+    return checks.Error(msg, hint=f"{hint} {DOCS}", id=f"pynamo_sessions.{id}")
+
+
+def _warning(msg: str, hint: str, id: str) -> checks.Warning:
+    return checks.Warning(msg, hint=f"{hint} {DOCS}", id=f"pynamo_sessions.{id}")
+
+
+def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Offline: each setting's type and value, and how the app and the engine fit together."""
+    messages: list[checks.CheckMessage] = []
+    for setting in conf.Conf.settings():
+        problem = setting.problem()
+        if problem:
+            messages.append(_error(problem, f"Fix {setting.name}: {setting.meaning}", "E001"))
+    names = [conf.conf.ATTR_ID, conf.conf.ATTR_TTL, conf.conf.ATTR_SESSION_DATA]
+    if conf.conf.TRACK_USERS:
+        names.append(conf.conf.ATTR_USER)
+    if all(isinstance(n, str) for n in names) and len(set(names)) != len(names):
+        messages.append(_error(
+            f"The session attribute names must differ; got {names!r}.",
+            "Give DYNAMODB_SESSIONS_ATTR_ID, _ATTR_TTL, _ATTR_SESSION_DATA and _ATTR_USER distinct values.",
+            "E002",
+        ))
+    if settings.SESSION_ENGINE not in ENGINES:
+        messages.append(_warning(
+            f"pynamo_sessions is installed but SESSION_ENGINE is {settings.SESSION_ENGINE!r}.",
+            "Set SESSION_ENGINE = 'pynamo_sessions.backends.dynamodb' to keep sessions in DynamoDB, "
+            "or remove 'pynamo_sessions' from INSTALLED_APPS.",
+            "W001",
+        ))
+    if not (conf.conf.REGION or conf.conf.LOCAL_ENDPOINT or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION")):
+        messages.append(_warning(
+            "No DynamoDB region or endpoint is configured.",
+            "Set DYNAMODB_REGION (e.g. 'eu-west-1'), or DYNAMODB_LOCAL_ENDPOINT for DynamoDB Local; "
+            "otherwise the region comes from ~/.aws/config or fails at the first request.",
+            "W002",
+        ))
+    app_env = getattr(settings, "APP_ENV", None)
+    if conf.conf.LOCAL_ENDPOINT and app_env is not None and app_env != "local":
+        messages.append(_warning(
+            f"DYNAMODB_LOCAL_ENDPOINT is set and APP_ENV is {app_env!r}: the original "
+            "dynamodb_session.py ignored the endpoint outside APP_ENV='local'; pynamo_sessions "
+            "always uses it.",
+            "Set DYNAMODB_LOCAL_ENDPOINT only in your local settings (or to None in production).",
+            "W003",
+        ))
+    installed = list(settings.INSTALLED_APPS)
+    if "django.contrib.sessions" in installed and "pynamo_sessions" in installed and (
+        installed.index("pynamo_sessions") > installed.index("django.contrib.sessions")
+    ):
+        messages.append(_warning(
+            "'pynamo_sessions' comes after 'django.contrib.sessions' in INSTALLED_APPS, so "
+            "`clearsessions` is Django's silent version rather than ours (progress, summary).",
+            "List 'pynamo_sessions' above 'django.contrib.sessions'.",
+            "W004",
+        ))
+    return messages
+
+
+def check_table(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """With --deploy: the table exists, fits the settings, has TTL and can be read."""
+    if settings.SESSION_ENGINE not in ENGINES or conf.problems():
+        return []  # check_settings already says what is wrong
+    snapshot = conf.current()
+    table = snapshot.table_name
+    try:
+        description = provision.describe_table()
+        if description is None:
+            return [_error(
+                f"The sessions table {table!r} does not exist.",
+                "Run `python manage.py createsessiontable` (or pynamo_sessions.create_table()).",
+                "E101",
+            )]
+        problem = provision.key_schema_problem(description, snapshot)
+        if problem:
+            return [_error(problem, "Point the settings at the right table.", "E102")]
+        messages: list[checks.CheckMessage] = []
+        status, attribute = provision.ttl_attribute()
+        if status not in provision.TTL_ON:
+            messages.append(_warning(
+                f"TTL is {status} on table {table!r}: expired sessions are never deleted by DynamoDB.",
+                "Run `python manage.py createsessiontable` to enable it, or run `clearsessions` regularly.",
+                "W101",
+            ))
+        elif attribute != snapshot.attr_ttl:
+            messages.append(_error(
+                f"TTL on table {table!r} is on {attribute!r}, but DYNAMODB_SESSIONS_ATTR_TTL is "
+                f"{snapshot.attr_ttl!r}.",
+                f"Set DYNAMODB_SESSIONS_ATTR_TTL = {attribute!r}, or move TTL to {snapshot.attr_ttl!r}.",
+                "E103",
+            ))
+        if snapshot.track_users and not provision.has_user_index(description, snapshot):
+            messages.append(_error(
+                f"DYNAMODB_SESSIONS_TRACK_USERS is on but table {table!r} has no index "
+                f"{snapshot.user_index!r}.",
+                "Run `python manage.py createsessiontable` to add it.",
+                "E104",
+            ))
+        # GetItem is what every request needs; reading a key that cannot exist proves the
+        # permission without touching a real session.
+        models.bound_model().get("pynamo-sessions-deploy-check")
+    except DoesNotExist:
+        return messages
+    except PynamoSessionsError as exc:
+        return [_warning(
+            f"Could not check the sessions table {table!r}: {exc}",
+            "Check that DynamoDB is reachable and that this role may DescribeTable, "
+            "DescribeTimeToLive and GetItem on the table.",
+            "W102",
+        )]
+    except Exception as exc:  # noqa: BLE001 - a deploy check reports, it never crashes `check`
+        return [_warning(
+            f"Could not check the sessions table {table!r}: {type(exc).__name__}: {exc}",
+            "Check that DynamoDB is reachable and that this role may DescribeTable, "
+            "DescribeTimeToLive and GetItem on the table.",
+            "W102",
+        )]
+    return messages

@@ -1,0 +1,300 @@
+"""Every setting pynamo_sessions reads, with its default and meaning.
+
+Settings are read from ``django.conf.settings`` each time they are asked for, never copied at
+import, so ``override_settings`` and the ``setting_changed`` signal just work. The request path
+does not read them one by one: it asks for ``current()``, a validated snapshot that is cached
+until a ``DYNAMODB_*`` setting changes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, overload
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+T = TypeVar("T")
+
+# A check returns None when the value is acceptable, else the end of a sentence that says what
+# the value must be ("must be a positive number").
+Check = Callable[[Any], "str | None"]
+
+BILLING_MODES = ("PAY_PER_REQUEST", "PROVISIONED")
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+
+
+def _optional_url(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and re.match(r"https?://[^\s/]+", value)):
+        return None
+    return "must be None or an http(s) URL such as 'http://localhost:8000'"
+
+
+def _optional_name(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value.strip() == value and value):
+        return None
+    return "must be None or a region name such as 'eu-west-1'"
+
+
+def _table_name(value: Any) -> str | None:
+    if isinstance(value, str) and _TABLE_NAME.fullmatch(value):
+        return None
+    return "must be 3-255 letters, digits, '_', '-' or '.'"
+
+
+def _attribute_name(value: Any) -> str | None:
+    if isinstance(value, str) and 0 < len(value.encode()) <= 255:
+        return None
+    return "must be a non-empty string of at most 255 bytes"
+
+
+def _boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be True or False"
+
+
+def _billing_mode(value: Any) -> str | None:
+    return None if value in BILLING_MODES else f"must be one of {', '.join(map(repr, BILLING_MODES))}"
+
+
+def _positive_int(value: Any) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    return None if ok else "must be a whole number of at least 1"
+
+
+def _non_negative_int(value: Any) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return None if ok else "must be a whole number of at least 0"
+
+
+def _positive_seconds(value: Any) -> str | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    return None if ok else "must be a positive number of seconds"
+
+
+def _optional_dotted_path(value: Any) -> str | None:
+    if value is None or callable(value) or (isinstance(value, str) and "." in value):
+        return None
+    return "must be None, a callable or a dotted path such as 'myproject.metrics.record'"
+
+
+class Setting(Generic[T]):
+    """One Django setting: its name, default, check and the meaning the README documents."""
+
+    def __init__(self, name: str, default: T, check: Check, meaning: str) -> None:
+        self.name = name
+        self.default = default
+        self.check = check
+        self.meaning = meaning
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Setting[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+    def __get__(self, instance: object | None, owner: type) -> Setting[T] | T:
+        if instance is None:
+            return self
+        return getattr(settings, self.name, self.default)  # type: ignore[no-any-return]
+
+    def problem(self) -> str | None:
+        """Return a full sentence describing what is wrong with the current value, or None."""
+        value = getattr(settings, self.name, self.default)
+        reason = self.check(value)
+        return None if reason is None else f"{self.name} {reason}; got {value!r}."
+
+
+class Conf:
+    """Lazy, typed access to each setting: ``conf.TABLE`` reads DYNAMODB_SESSIONS_TABLE now."""
+
+    # The six settings of the original dynamodb_session.py snippet, with its meanings.
+    LOCAL_ENDPOINT: Setting[str | None] = Setting(
+        "DYNAMODB_LOCAL_ENDPOINT", None, _optional_url,
+        "URL of a DynamoDB endpoint such as DynamoDB Local; when set, the backend talks to it.",
+    )
+    REGION: Setting[str | None] = Setting(
+        "DYNAMODB_REGION", None, _optional_name,
+        "AWS region of the table; None uses the standard AWS configuration chain.",
+    )
+    TABLE: Setting[str] = Setting(
+        "DYNAMODB_SESSIONS_TABLE", "django_sessions", _table_name, "Name of the sessions table."
+    )
+    ATTR_ID: Setting[str] = Setting(
+        "DYNAMODB_SESSIONS_ATTR_ID", "id", _attribute_name,
+        "Name of the session key attribute (the table's string hash key).",
+    )
+    ATTR_TTL: Setting[str] = Setting(
+        "DYNAMODB_SESSIONS_ATTR_TTL", "ttl", _attribute_name,
+        "Name of the expiry attribute (epoch seconds) that the table's TTL is enabled on.",
+    )
+    ATTR_SESSION_DATA: Setting[str] = Setting(
+        "DYNAMODB_SESSIONS_ATTR_SESSION_DATA", "session_data", _attribute_name,
+        "Name of the attribute holding the signed, encoded session data.",
+    )
+    # Our own settings.
+    CONSISTENT_READ: Setting[bool] = Setting(
+        "DYNAMODB_SESSIONS_CONSISTENT_READ", True, _boolean,
+        "Strongly consistent reads, so a request sees the write of the one before it. "
+        "False halves read cost but a fresh write may not be seen for about a second.",
+    )
+    BILLING_MODE: Setting[str] = Setting(
+        "DYNAMODB_SESSIONS_BILLING_MODE", "PAY_PER_REQUEST", _billing_mode,
+        "Billing mode used when the table is created: 'PAY_PER_REQUEST' or 'PROVISIONED'.",
+    )
+    READ_CAPACITY_UNITS: Setting[int] = Setting(
+        "DYNAMODB_SESSIONS_READ_CAPACITY_UNITS", 5, _positive_int,
+        "Read capacity units when the billing mode is 'PROVISIONED'.",
+    )
+    WRITE_CAPACITY_UNITS: Setting[int] = Setting(
+        "DYNAMODB_SESSIONS_WRITE_CAPACITY_UNITS", 5, _positive_int,
+        "Write capacity units when the billing mode is 'PROVISIONED'.",
+    )
+    CONNECT_TIMEOUT: Setting[float] = Setting(
+        "DYNAMODB_SESSIONS_CONNECT_TIMEOUT", 1.0, _positive_seconds,
+        "Seconds to wait for a connection to DynamoDB on the request path.",
+    )
+    READ_TIMEOUT: Setting[float] = Setting(
+        "DYNAMODB_SESSIONS_READ_TIMEOUT", 2.0, _positive_seconds,
+        "Seconds to wait for DynamoDB's answer on the request path.",
+    )
+    MAX_RETRY_ATTEMPTS: Setting[int] = Setting(
+        "DYNAMODB_SESSIONS_MAX_RETRY_ATTEMPTS", 2, _non_negative_int,
+        "Retries after a throttled, failed or timed-out call (botocore standard mode, with "
+        "backoff); a request waits at most about (1 + retries) x (connect + read timeout).",
+    )
+    MAX_POOL_CONNECTIONS: Setting[int] = Setting(
+        "DYNAMODB_SESSIONS_MAX_POOL_CONNECTIONS", 50, _positive_int,
+        "HTTP connections kept to DynamoDB per process; make it at least your thread count.",
+    )
+    HASH_KEYS: Setting[bool] = Setting(
+        "DYNAMODB_SESSIONS_HASH_KEYS", False, _boolean,
+        "Store an HMAC of the session key (derived from SECRET_KEY) as the item key, so that "
+        "reading the table or a backup does not reveal live session keys.",
+    )
+    TOUCH_INTERVAL: Setting[int] = Setting(
+        "DYNAMODB_SESSIONS_TOUCH_INTERVAL", 0, _non_negative_int,
+        "Seconds: skip a save whose data is unchanged when it would move the stored expiry by "
+        "less than this. 0 writes every save.",
+    )
+    TRACK_USERS: Setting[bool] = Setting(
+        "DYNAMODB_SESSIONS_TRACK_USERS", False, _boolean,
+        "Store the logged-in user's id on each session item and index it, so a user's sessions "
+        "can be listed and revoked.",
+    )
+    TRACK_CLIENT: Setting[bool] = Setting(
+        "DYNAMODB_SESSIONS_TRACK_CLIENT", False, _boolean,
+        "With TRACK_USERS, also store the user agent and IP address of the last request "
+        "(needs pynamo_sessions.middleware.ClientInfoMiddleware).",
+    )
+    ATTR_USER: Setting[str] = Setting(
+        "DYNAMODB_SESSIONS_ATTR_USER", "user_id", _attribute_name,
+        "Name of the user id attribute written when TRACK_USERS is on.",
+    )
+    USER_INDEX: Setting[str] = Setting(
+        "DYNAMODB_SESSIONS_USER_INDEX", "user_id-index", _table_name,
+        "Name of the global secondary index on the user id attribute.",
+    )
+    METRICS_CALLBACK: Setting[Any] = Setting(
+        "DYNAMODB_SESSIONS_METRICS_CALLBACK", None, _optional_dotted_path,
+        "A callable (or its dotted path) called with a pynamo_sessions.usage.Call after each "
+        "DynamoDB call the backend makes.",
+    )
+
+    @classmethod
+    def settings(cls) -> Iterator[Setting[Any]]:
+        for value in vars(cls).values():
+            if isinstance(value, Setting):
+                yield value
+
+
+conf = Conf()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The validated values of every setting at one moment, shared by every store."""
+
+    endpoint_url: str | None
+    region: str | None
+    table_name: str
+    attr_id: str
+    attr_ttl: str
+    attr_data: str
+    consistent_read: bool
+    billing_mode: str
+    read_capacity_units: int
+    write_capacity_units: int
+    connect_timeout: float
+    read_timeout: float
+    max_retry_attempts: int
+    max_pool_connections: int
+    hash_keys: bool
+    touch_interval: int
+    track_users: bool
+    track_client: bool
+    attr_user: str
+    user_index: str
+    metrics_callback: Any
+
+
+def problems() -> list[str]:
+    """Every configuration problem, as full sentences; empty when all is well."""
+    found = [p for s in Conf.settings() if (p := s.problem()) is not None]
+    attribute_names = [conf.ATTR_ID, conf.ATTR_TTL, conf.ATTR_SESSION_DATA]
+    if conf.TRACK_USERS:
+        attribute_names.append(conf.ATTR_USER)
+    if len(set(attribute_names)) != len(attribute_names):
+        found.append(
+            "DYNAMODB_SESSIONS_ATTR_ID, _ATTR_TTL, _ATTR_SESSION_DATA (and _ATTR_USER when "
+            f"tracking users) must all differ; got {attribute_names!r}."
+        )
+    return found
+
+
+_snapshot: Snapshot | None = None
+
+
+def current() -> Snapshot:
+    """The validated settings; raises ImproperlyConfigured naming the first bad setting."""
+    global _snapshot
+    snapshot = _snapshot
+    if snapshot is None:
+        found = problems()
+        if found:
+            raise ImproperlyConfigured(" ".join(found))
+        snapshot = Snapshot(
+            endpoint_url=conf.LOCAL_ENDPOINT,
+            region=conf.REGION,
+            table_name=conf.TABLE,
+            attr_id=conf.ATTR_ID,
+            attr_ttl=conf.ATTR_TTL,
+            attr_data=conf.ATTR_SESSION_DATA,
+            consistent_read=conf.CONSISTENT_READ,
+            billing_mode=conf.BILLING_MODE,
+            read_capacity_units=conf.READ_CAPACITY_UNITS,
+            write_capacity_units=conf.WRITE_CAPACITY_UNITS,
+            connect_timeout=float(conf.CONNECT_TIMEOUT),
+            read_timeout=float(conf.READ_TIMEOUT),
+            max_retry_attempts=conf.MAX_RETRY_ATTEMPTS,
+            max_pool_connections=conf.MAX_POOL_CONNECTIONS,
+            hash_keys=conf.HASH_KEYS,
+            touch_interval=conf.TOUCH_INTERVAL,
+            track_users=conf.TRACK_USERS,
+            track_client=conf.TRACK_CLIENT,
+            attr_user=conf.ATTR_USER,
+            user_index=conf.USER_INDEX,
+            metrics_callback=conf.METRICS_CALLBACK,
+        )
+        _snapshot = snapshot
+    return snapshot
+
+
+# SECRET_KEY matters to hashed keys, USE_TZ to expiry; both are read live, but a change to any of
+# ours must drop the snapshot so the next request sees it.
+@receiver(setting_changed)
+def _forget_snapshot(*, setting: str, **kwargs: Any) -> None:
+    global _snapshot
+    if setting.startswith("DYNAMODB_"):
+        _snapshot = None

@@ -1,0 +1,138 @@
+"""The errors pynamo_sessions raises, and how a PynamoDB failure becomes one of them.
+
+Only a failed condition is a normal outcome of a session write (Django's CreateError or
+UpdateError). Everything else DynamoDB can do to a request, throttling, a timeout, a lost
+connection, a missing table, surfaces as a ``SessionStorageError`` that says what to check: a
+session store must never turn an outage into an empty session that the next save writes over
+real data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import (
+    ClientError,
+    ConnectionError as BotocoreConnectionError,
+    HTTPClientError,
+    NoCredentialsError,
+    NoRegionError,
+)
+from pynamodb.exceptions import PynamoDBException
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
+THROTTLING_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
+    }
+)
+
+
+class PynamoSessionsError(Exception):
+    """Base class of every error pynamo_sessions raises on its own account."""
+
+
+class SessionStorageError(PynamoSessionsError):
+    """A DynamoDB call failed for a reason other than a failed condition.
+
+    ``operation`` is the DynamoDB operation (``"GetItem"``), ``code`` DynamoDB's error code when
+    it answered at all (``None`` for a timeout or a lost connection), ``__cause__`` the original
+    PynamoDB/botocore exception.
+    """
+
+    def __init__(self, message: str, *, operation: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.code = code
+
+
+class SessionThrottled(SessionStorageError):
+    """DynamoDB kept throttling after the configured retries."""
+
+
+class SessionTableMissing(SessionStorageError):
+    """The configured table does not exist in this region/endpoint."""
+
+
+class SessionTooLarge(PynamoSessionsError):
+    """The session would make an item over DynamoDB's 400 KB limit; nothing was written."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            f"This session's DynamoDB item would be {size:,} bytes, over DynamoDB's limit of "
+            f"{limit:,} bytes per item, so it was not saved (the stored version is unchanged). "
+            "Keep large data out of the session: store it in S3, a database or the cache and "
+            "put only its key in the session."
+        )
+        self.size = size
+        self.limit = limit
+
+
+class ProvisioningError(PynamoSessionsError):
+    """The table could not be created or does not have the shape the settings describe."""
+
+
+def response_code(exc: BaseException) -> str | None:
+    """DynamoDB's error code behind a PynamoDB exception, or None when there was no answer.
+
+    PynamoDB's own ``cause_response_code`` assumes the cause has a response dict; a timeout or a
+    dropped connection has none, so it is read here defensively.
+    """
+    cause = exc.cause if isinstance(exc, PynamoDBException) else exc
+    if isinstance(cause, ClientError):
+        error: Any = (cause.response or {}).get("Error") or {}
+        code = error.get("Code")
+        return code if isinstance(code, str) else None
+    return None
+
+
+def is_condition_failure(exc: PynamoDBException) -> bool:
+    return response_code(exc) == CONDITION_FAILED
+
+
+def storage_error(operation: str, table: str, exc: BaseException) -> SessionStorageError:
+    """Translate a failed DynamoDB call into the error a user can act on."""
+    cause: BaseException | None = exc.cause if isinstance(exc, PynamoDBException) else exc
+    code = response_code(exc)
+    where = f"{operation} on DynamoDB table {table!r}"
+    if code == "ResourceNotFoundException":
+        return SessionTableMissing(
+            f"{where} failed: the table does not exist. Create it with "
+            "`python manage.py createsessiontable` or pynamo_sessions.create_table(), or check "
+            "DYNAMODB_SESSIONS_TABLE, DYNAMODB_REGION and DYNAMODB_LOCAL_ENDPOINT.",
+            operation=operation,
+            code=code,
+        )
+    if code in THROTTLING_CODES:
+        return SessionThrottled(
+            f"{where} was throttled ({code}) after the configured retries. Raise the table's "
+            "capacity or use on-demand billing; DYNAMODB_SESSIONS_MAX_RETRY_ATTEMPTS sets how "
+            "often a request retries.",
+            operation=operation,
+            code=code,
+        )
+    if code is not None:
+        message = ((getattr(cause, "response", None) or {}).get("Error") or {}).get("Message")
+        return SessionStorageError(
+            f"{where} failed with {code}: {message}", operation=operation, code=code
+        )
+    if isinstance(cause, NoCredentialsError):
+        hint = (
+            "no AWS credentials were found. Provide them the standard way (an IAM role, "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or a profile); DynamoDB Local accepts any "
+            "letters-and-digits key."
+        )
+    elif isinstance(cause, NoRegionError):
+        hint = "no AWS region is configured. Set DYNAMODB_REGION (or AWS_DEFAULT_REGION)."
+    elif isinstance(cause, (BotocoreConnectionError, HTTPClientError)):
+        hint = (
+            f"DynamoDB could not be reached or did not answer in time ({type(cause).__name__}: "
+            f"{cause}). Check the network, DYNAMODB_LOCAL_ENDPOINT/DYNAMODB_REGION, and "
+            "DYNAMODB_SESSIONS_CONNECT_TIMEOUT/_READ_TIMEOUT."
+        )
+    else:
+        hint = f"{type(cause).__name__}: {cause}"
+    return SessionStorageError(f"{where} failed: {hint}", operation=operation, code=None)

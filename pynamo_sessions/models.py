@@ -1,0 +1,166 @@
+"""The sessions table as a PynamoDB model, and the factory that binds it to the settings.
+
+PynamoDB fixes attribute names and ``Meta`` when a class is created and caches its connection
+(and botocore client) on the class. So the settings-bound class is built once with fresh
+attribute objects, shared by every store and thread of the process, and rebuilt only when a
+setting it depends on changes.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from datetime import datetime
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
+from pynamodb.models import Model
+
+from pynamo_sessions import conf
+
+# DynamoDB refuses an item over 400 KB, counting attribute names and values in UTF-8 bytes.
+ITEM_SIZE_LIMIT = 400 * 1024
+# A DynamoDB number takes at most 21 bytes; our epoch seconds take about 7, we count the worst.
+_NUMBER_SIZE = 21
+
+
+class SessionItem(Model):
+    """One session. The real attributes come from ``bind()``; these annotations type them.
+
+    ``key`` is the item's hash key: the session key itself, or its HMAC when
+    DYNAMODB_SESSIONS_HASH_KEYS is on.
+    """
+
+    key: str
+    data: str
+    expires: datetime
+    # Written only when DYNAMODB_SESSIONS_TRACK_USERS is on; absent on anonymous sessions so
+    # the user index stays sparse.
+    user_id: str | None
+    updated: int | None
+    user_agent: str | None
+    ip_address: str | None
+
+    def size(self) -> int:
+        """The item's size as DynamoDB counts it against its 400 KB limit."""
+        total = 0
+        for name, attribute in self.get_attributes().items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            total += len(attribute.attr_name.encode())
+            total += len(value.encode()) if isinstance(value, str) else _NUMBER_SIZE
+        return total
+
+
+def build(snapshot: conf.Snapshot) -> type[SessionItem]:
+    """Create a new model class bound to the table and attribute names in ``snapshot``."""
+    meta: dict[str, Any] = {
+        "table_name": snapshot.table_name,
+        "region": snapshot.region,
+        "host": snapshot.endpoint_url,
+        "connect_timeout_seconds": snapshot.connect_timeout,
+        "read_timeout_seconds": snapshot.read_timeout,
+        "max_retry_attempts": snapshot.max_retry_attempts,
+        "max_pool_connections": snapshot.max_pool_connections,
+        "billing_mode": snapshot.billing_mode,
+    }
+    if snapshot.billing_mode == "PROVISIONED":
+        meta["read_capacity_units"] = snapshot.read_capacity_units
+        meta["write_capacity_units"] = snapshot.write_capacity_units
+    namespace: dict[str, Any] = {
+        "__module__": __name__,
+        "__qualname__": "BoundSessionItem",
+        "Meta": type("Meta", (), meta),
+        "key": UnicodeAttribute(hash_key=True, attr_name=snapshot.attr_id),
+        "data": UnicodeAttribute(attr_name=snapshot.attr_data),
+        "expires": TTLAttribute(attr_name=snapshot.attr_ttl),
+    }
+    if snapshot.track_users:
+        attr_user = snapshot.attr_user
+        namespace.update(
+            user_id=UnicodeAttribute(null=True, attr_name=attr_user),
+            updated=NumberAttribute(null=True, attr_name="updated"),
+            user_agent=UnicodeAttribute(null=True, attr_name="user_agent"),
+            ip_address=UnicodeAttribute(null=True, attr_name="ip_address"),
+            by_user=_user_index(snapshot),
+        )
+    return type("BoundSessionItem", (SessionItem,), namespace)
+
+
+def user_index_projection(snapshot: conf.Snapshot) -> list[str]:
+    """The attributes a user's session list shows, copied into the user index."""
+    return [snapshot.attr_ttl, "updated", "user_agent", "ip_address"]
+
+
+def _user_index(snapshot: conf.Snapshot) -> GlobalSecondaryIndex[Any]:
+    # The columns a user's session list shows are projected, so listing costs one query.
+    index_meta: dict[str, Any] = {
+        "index_name": snapshot.user_index,
+        "projection": IncludeProjection(user_index_projection(snapshot)),
+    }
+    if snapshot.billing_mode == "PROVISIONED":
+        index_meta["read_capacity_units"] = snapshot.read_capacity_units
+        index_meta["write_capacity_units"] = snapshot.write_capacity_units
+    attrs: dict[str, Any] = {
+        "Meta": type("Meta", (), index_meta),
+        "user_id": UnicodeAttribute(hash_key=True, attr_name=snapshot.attr_user),
+    }
+    index_class = type("UserIndex", (GlobalSecondaryIndex,), attrs)
+    return index_class()  # type: ignore[no-any-return]
+
+
+def _model_fields(snapshot: conf.Snapshot) -> tuple[Any, ...]:
+    # The settings that shape the class or its connection; the others are read per call.
+    return (
+        snapshot.endpoint_url, snapshot.region, snapshot.table_name, snapshot.attr_id,
+        snapshot.attr_ttl, snapshot.attr_data, snapshot.billing_mode,
+        snapshot.read_capacity_units, snapshot.write_capacity_units, snapshot.connect_timeout,
+        snapshot.read_timeout, snapshot.max_retry_attempts, snapshot.max_pool_connections,
+        snapshot.track_users, snapshot.attr_user, snapshot.user_index,
+    )
+
+
+class _Binding:
+    snapshot: conf.Snapshot | None = None
+    fields: tuple[Any, ...] = ()
+    model: type[SessionItem] | None = None
+
+
+_binding = _Binding()
+_lock = threading.Lock()
+
+
+def bound_model() -> type[SessionItem]:
+    """The model bound to the current settings, built on first use and after a change."""
+    snapshot = conf.current()
+    binding = _binding
+    if binding.snapshot is snapshot and binding.model is not None:
+        return binding.model
+    with _lock:
+        fields = _model_fields(snapshot)
+        if binding.model is None or binding.fields != fields:
+            binding.model = build(snapshot)
+            binding.fields = fields
+        binding.snapshot = snapshot
+        return binding.model
+
+
+def warm_up() -> None:
+    """Create the botocore client now, so that the first request does not pay for it.
+
+    PynamoDB creates its client lazily inside the first call and offers no public way to do it
+    earlier; ``_get_connection`` is the one private name we touch, and only here. No request is
+    sent: building a client is local work (loading the service model, resolving credentials).
+    """
+    model = bound_model()
+    connection = getattr(model, "_get_connection", None)
+    if connection is not None:
+        connection().connection.client  # noqa: B018 - the property builds the client
+
+
+def capacity_units(size: int, *, consistent: bool) -> float:
+    """Read capacity a GetItem of an item this size costs, by DynamoDB's published rule."""
+    units = max(1, math.ceil(size / 4096))
+    return float(units) if consistent else units / 2

@@ -1,0 +1,180 @@
+"""Create, verify and delete the sessions table.
+
+Creation goes through ``Model.create_table()``, which also enables TTL. It is safe to run twice:
+PynamoDB's ``create_table`` always calls ``update_ttl``, and DynamoDB refuses to enable TTL a
+second time (PynamoDB issue #1278), so an existing table is verified and left alone instead.
+PynamoDB has no DescribeTimeToLive or index-adding call, so those two use a botocore client of
+their own; the request path never does.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import botocore.config
+import botocore.session
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException, TableDoesNotExist
+
+from pynamo_sessions import conf, models
+from pynamo_sessions.exceptions import ProvisioningError, storage_error
+
+logger = logging.getLogger("pynamo_sessions")
+
+TTL_ON = ("ENABLED", "ENABLING")
+
+
+@dataclass
+class TableReport:
+    """What ``create_table`` found or did, in sentences a command can print."""
+
+    table_name: str
+    created: bool = False
+    ttl_enabled_now: bool = False
+    index_added: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def admin_client(snapshot: conf.Snapshot | None = None) -> Any:
+    """A botocore client for the few table operations PynamoDB does not offer."""
+    snapshot = snapshot or conf.current()
+    config = botocore.config.Config(
+        connect_timeout=snapshot.connect_timeout,
+        read_timeout=max(snapshot.read_timeout, 10.0),
+        retries={"mode": "standard", "total_max_attempts": 1 + snapshot.max_retry_attempts},
+    )
+    return botocore.session.get_session().create_client(
+        "dynamodb", region_name=snapshot.region, endpoint_url=snapshot.endpoint_url, config=config
+    )
+
+
+def describe_table() -> dict[str, Any] | None:
+    """DescribeTable's answer for the sessions table, or None when it does not exist."""
+    model = models.bound_model()
+    try:
+        return model.describe_table()  # type: ignore[no-any-return]
+    except TableDoesNotExist:
+        return None
+    except PynamoDBException as exc:
+        raise storage_error("DescribeTable", model.Meta.table_name, exc) from exc
+
+
+def ttl_attribute(client: Any = None) -> tuple[str, str | None]:
+    """The table's TTL status ("ENABLED", "DISABLED", ...) and the attribute it is on."""
+    snapshot = conf.current()
+    client = client or admin_client(snapshot)
+    try:
+        answer = client.describe_time_to_live(TableName=snapshot.table_name)
+    except (BotoCoreError, ClientError) as exc:
+        raise storage_error("DescribeTimeToLive", snapshot.table_name, exc) from exc
+    description = answer.get("TimeToLiveDescription", {})
+    return description.get("TimeToLiveStatus", "DISABLED"), description.get("AttributeName")
+
+
+def key_schema_problem(description: dict[str, Any], snapshot: conf.Snapshot) -> str | None:
+    """Why the table's keys do not fit the settings, or None when they do."""
+    key_schema = description.get("KeySchema", [])
+    types = {d["AttributeName"]: d["AttributeType"] for d in description.get("AttributeDefinitions", [])}
+    expected = [{"AttributeName": snapshot.attr_id, "KeyType": "HASH"}]
+    if key_schema == expected and types.get(snapshot.attr_id) == "S":
+        return None
+    found = ", ".join(
+        f"{k['AttributeName']} ({k['KeyType']}, {types.get(k['AttributeName'], '?')})" for k in key_schema
+    )
+    return (
+        f"Table {snapshot.table_name!r} has the key schema [{found}], but the sessions table needs "
+        f"a single string hash key named {snapshot.attr_id!r} and no range key. Point "
+        "DYNAMODB_SESSIONS_TABLE at another table, or set DYNAMODB_SESSIONS_ATTR_ID to the "
+        "table's hash key if it is a string."
+    )
+
+
+def has_user_index(description: dict[str, Any], snapshot: conf.Snapshot) -> bool:
+    names = {index["IndexName"] for index in description.get("GlobalSecondaryIndexes", [])}
+    return snapshot.user_index in names
+
+
+def create_table() -> TableReport:
+    """Create the sessions table with TTL (and the user index when tracking users) if needed.
+
+    An existing table with the right keys is left alone, with TTL enabled if it was not; one with
+    other keys, or TTL on another attribute, raises ProvisioningError.
+    """
+    snapshot = conf.current()
+    model = models.bound_model()
+    report = TableReport(snapshot.table_name)
+    description = describe_table()
+    if description is None:
+        try:
+            model.create_table(wait=True)
+        except PynamoDBException as exc:
+            raise ProvisioningError(
+                f"Could not create table {snapshot.table_name!r}: {exc.msg} ({exc.cause})."
+            ) from exc
+        report.created = report.ttl_enabled_now = True
+        report.index_added = snapshot.track_users
+        return report
+
+    problem = key_schema_problem(description, snapshot)
+    if problem:
+        raise ProvisioningError(problem)
+    report.notes.append(f"Table {snapshot.table_name!r} already exists with the right key schema.")
+    client = admin_client(snapshot)
+    status, attribute = ttl_attribute(client)
+    if status in TTL_ON and attribute == snapshot.attr_ttl:
+        report.notes.append(f"TTL is already enabled on {attribute!r}.")
+    elif status in TTL_ON or status == "DISABLING":
+        raise ProvisioningError(
+            f"TTL on table {snapshot.table_name!r} is {status} on attribute {attribute!r}, but "
+            f"DYNAMODB_SESSIONS_ATTR_TTL is {snapshot.attr_ttl!r}. Set the setting to "
+            f"{attribute!r}, or disable TTL on the table and run createsessiontable again."
+        )
+    else:
+        try:
+            model.update_ttl(ignore_update_ttl_errors=False)
+        except PynamoDBException as exc:
+            raise storage_error("UpdateTimeToLive", snapshot.table_name, exc) from exc
+        report.ttl_enabled_now = True
+    if snapshot.track_users and not has_user_index(description, snapshot):
+        _add_user_index(client, snapshot)
+        report.index_added = True
+    return report
+
+
+def _add_user_index(client: Any, snapshot: conf.Snapshot) -> None:
+    index: dict[str, Any] = {
+        "IndexName": snapshot.user_index,
+        "KeySchema": [{"AttributeName": snapshot.attr_user, "KeyType": "HASH"}],
+        "Projection": {
+            "ProjectionType": "INCLUDE",
+            "NonKeyAttributes": models.user_index_projection(snapshot),
+        },
+    }
+    if snapshot.billing_mode == "PROVISIONED":
+        index["ProvisionedThroughput"] = {
+            "ReadCapacityUnits": snapshot.read_capacity_units,
+            "WriteCapacityUnits": snapshot.write_capacity_units,
+        }
+    try:
+        client.update_table(
+            TableName=snapshot.table_name,
+            AttributeDefinitions=[{"AttributeName": snapshot.attr_user, "AttributeType": "S"}],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
+        client.get_waiter("table_exists").wait(TableName=snapshot.table_name)
+    except (BotoCoreError, ClientError) as exc:
+        raise storage_error("UpdateTable", snapshot.table_name, exc) from exc
+
+
+def delete_table() -> bool:
+    """Delete the sessions table; False when there was none."""
+    model = models.bound_model()
+    if describe_table() is None:
+        return False
+    try:
+        model.delete_table(wait=True)
+    except PynamoDBException as exc:
+        raise storage_error("DeleteTable", model.Meta.table_name, exc) from exc
+    return True

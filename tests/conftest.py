@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import botocore.session
+import pytest
+
+from pynamo_sessions import provision
+from pynamo_sessions.backends.dynamodb import SessionStore
+
+
+@pytest.fixture(scope="session")
+def raw(dynamodb_local: str) -> Any:
+    """A plain botocore client, to look at items exactly as DynamoDB holds them."""
+    return botocore.session.get_session().create_client(
+        "dynamodb", region_name="us-east-1", endpoint_url=dynamodb_local
+    )
+
+
+@pytest.fixture
+def raw_item(raw: Any, settings: Any) -> Callable[[str], dict[str, Any] | None]:
+    def get(key: str) -> dict[str, Any] | None:
+        answer = raw.get_item(
+            TableName=settings.DYNAMODB_SESSIONS_TABLE,
+            Key={settings.DYNAMODB_SESSIONS_ATTR_ID if hasattr(settings, "DYNAMODB_SESSIONS_ATTR_ID") else "id": {"S": key}},
+            ConsistentRead=True,
+        )
+        return answer.get("Item")  # type: ignore[no-any-return]
+
+    return get
+
+
+@pytest.fixture
+def own_table(settings: Any) -> Iterator[str]:
+    """A table of this test's own, created with create_table() and deleted afterwards."""
+    settings.DYNAMODB_SESSIONS_TABLE = f"t-{uuid.uuid4().hex[:12]}"
+    yield settings.DYNAMODB_SESSIONS_TABLE
+    provision.delete_table()
+
+
+@pytest.fixture
+def new_store() -> Callable[..., SessionStore]:
+    return SessionStore

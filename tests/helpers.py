@@ -1,0 +1,25 @@
+"""Small helpers shared by the tests."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pynamodb.signals import pre_dynamodb_send
+
+
+@contextmanager
+def count_calls() -> Iterator[Counter[str]]:
+    """Count the DynamoDB operations PynamoDB sends inside the block, by name."""
+    calls: Counter[str] = Counter()
+
+    def record(sender: Any, operation_name: str, **kwargs: Any) -> None:
+        calls[operation_name] += 1
+
+    pre_dynamodb_send.connect(record)
+    try:
+        yield calls
+    finally:
+        pre_dynamodb_send.disconnect(record)

@@ -1,0 +1,20 @@
+"""Settings for the test suite: no relational database, sessions in DynamoDB Local.
+
+conftest.py points DYNAMODB_LOCAL_ENDPOINT and DYNAMODB_SESSIONS_TABLE at the DynamoDB Local
+it starts.
+"""
+
+SECRET_KEY = "pynamo-sessions-tests-only"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+DATABASES: dict[str, dict[str, str]] = {}
+INSTALLED_APPS = ["pynamo_sessions", "django.contrib.sessions"]
+MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware"]
+ROOT_URLCONF = "tests.urls"
+SESSION_ENGINE = "pynamo_sessions.backends.dynamodb"
+DYNAMODB_REGION = "us-east-1"
+DYNAMODB_LOCAL_ENDPOINT = "http://127.0.0.1:1"  # replaced by conftest.py
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+LOGGING_CONFIG = None

@@ -1,0 +1,39 @@
+"""Tiny views that exercise the session through Django's real SessionMiddleware."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import path
+
+
+def read(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"data": dict(request.session.items()), "key": request.session.session_key})
+
+
+def increment(request: HttpRequest) -> JsonResponse:
+    request.session["count"] = request.session.get("count", 0) + 1
+    return JsonResponse({"count": request.session["count"]})
+
+
+def login(request: HttpRequest) -> HttpResponse:
+    request.session.cycle_key()
+    request.session["user"] = "alice"
+    return HttpResponse("ok")
+
+
+def logout(request: HttpRequest) -> HttpResponse:
+    request.session.flush()
+    return HttpResponse("ok")
+
+
+def nothing(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("no session access")
+
+
+urlpatterns = [
+    path("read/", read),
+    path("increment/", increment),
+    path("login/", login),
+    path("logout/", logout),
+    path("nothing/", nothing),
+]
