@@ -8,6 +8,7 @@ TTL-enabled table per test would starve DynamoDB Local's small TTL thread pool.
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import pytest
 
 from pynamo_sessions.testing import use_dummy_credentials

@@ -9,7 +9,6 @@ from typing import Any
 from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
-
 from pynamodb.exceptions import DoesNotExist
 
 from pynamo_sessions import conf, models, provision

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
@@ -88,7 +88,7 @@ def clear_expired(
             logger.info(reason)
             return Sweep(skipped=reason)
     model = models.bound_model()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     tally = _Tally()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=segments, thread_name_prefix="clearsessions") as pool:

@@ -97,7 +97,7 @@ class Setting(Generic[T]):
     def __get__(self, instance: object | None, owner: type) -> Setting[T] | T:
         if instance is None:
             return self
-        return getattr(settings, self.name, self.default)  # type: ignore[no-any-return]
+        return getattr(settings, self.name, self.default)
 
     def problem(self) -> str | None:
         """Return a full sentence describing what is wrong with the current value, or None."""

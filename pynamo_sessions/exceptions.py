@@ -13,10 +13,12 @@ from typing import Any
 
 from botocore.exceptions import (
     ClientError,
-    ConnectionError as BotocoreConnectionError,
     HTTPClientError,
     NoCredentialsError,
     NoRegionError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotocoreConnectionError,
 )
 from pynamodb.exceptions import PynamoDBException
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
-from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
@@ -32,15 +31,17 @@ class SessionItem(Model):
     DYNAMODB_SESSIONS_HASH_KEYS is on.
     """
 
-    key: str
-    data: str
-    expires: datetime
+    # ClassVar makes mypy read them as descriptors: ``SessionItem.key`` is the attribute (for
+    # conditions), ``item.key`` its value.
+    key: ClassVar[UnicodeAttribute]
+    data: ClassVar[UnicodeAttribute]
+    expires: ClassVar[TTLAttribute]
     # Written only when DYNAMODB_SESSIONS_TRACK_USERS is on; absent on anonymous sessions so
     # the user index stays sparse.
-    user_id: str | None
-    updated: int | None
-    user_agent: str | None
-    ip_address: str | None
+    user_id: ClassVar[UnicodeAttribute]
+    updated: ClassVar[NumberAttribute]
+    user_agent: ClassVar[UnicodeAttribute]
+    ip_address: ClassVar[UnicodeAttribute]
 
     def size(self) -> int:
         """The item's size as DynamoDB counts it against its 400 KB limit."""

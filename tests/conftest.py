@@ -24,7 +24,7 @@ def raw_item(raw: Any, settings: Any) -> Callable[[str], dict[str, Any] | None]:
     def get(key: str) -> dict[str, Any] | None:
         answer = raw.get_item(
             TableName=settings.DYNAMODB_SESSIONS_TABLE,
-            Key={settings.DYNAMODB_SESSIONS_ATTR_ID if hasattr(settings, "DYNAMODB_SESSIONS_ATTR_ID") else "id": {"S": key}},
+            Key={getattr(settings, "DYNAMODB_SESSIONS_ATTR_ID", "id"): {"S": key}},
             ConsistentRead=True,
         )
         return answer.get("Item")  # type: ignore[no-any-return]

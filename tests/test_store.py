@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -328,4 +328,4 @@ def test_async_api_round_trip() -> None:
 def test_get_expiry_date_is_aware_with_use_tz() -> None:
     store = SessionStore()
     assert store.get_expiry_date().tzinfo is not None
-    assert store.get_expiry_date() > datetime.now(timezone.utc)
+    assert store.get_expiry_date() > datetime.now(UTC)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import SESSION_KEY as AUTH_USER_KEY
@@ -87,7 +87,7 @@ class SessionStore(SessionBase):
                     break
         # DynamoDB deletes expired items lazily, often days after their TTL: an item still
         # there is not necessarily alive.
-        if item is None or item.expires <= datetime.now(dt_timezone.utc):
+        if item is None or item.expires <= datetime.now(UTC):
             return None
         return item
 
@@ -97,7 +97,7 @@ class SessionStore(SessionBase):
         try:
             item = model.get(item_key, consistent_read=snapshot.consistent_read)
         except model.DoesNotExist:
-            usage.report("GetItem", snapshot.table_name, started, "missing", 
+            usage.report("GetItem", snapshot.table_name, started, "missing",
                          models.capacity_units(0, consistent=snapshot.consistent_read),
                          snapshot=snapshot)
             return None
@@ -122,10 +122,10 @@ class SessionStore(SessionBase):
             self._session_key = None
             return {}
         self._loaded = (session_key, item.key, item.data, item.expires)
-        return self.decode(item.data)  # type: ignore[no-any-return]
+        return self.decode(item.data)
 
     def exists(self, session_key: str | None) -> bool:
-        return keys.is_valid(session_key) and self._fetch(session_key) is not None  # type: ignore[arg-type]
+        return session_key is not None and keys.is_valid(session_key) and self._fetch(session_key) is not None
 
     # Writing ----------------------------------------------------------------------------
 
@@ -148,24 +148,21 @@ class SessionStore(SessionBase):
         session_key = self.session_key
         snapshot = conf.current()
         model = models.bound_model()
-        data = self._get_session(no_load=must_create)
+        data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]
         expires = _aware(self.get_expiry_date())
         if not must_create and self._touch_can_wait(data, expires, snapshot):
             return
-        item = model(
-            self._item_key(session_key, snapshot),
-            data=self.encode(data),
-            expires=expires,
-        )
+        attributes: dict[str, Any] = {"data": self.encode(data), "expires": expires}
         if snapshot.track_users:
-            self._describe_user(item, data, snapshot)
+            attributes.update(self._user_attributes(data, snapshot))
+        item = model(self._item_key(session_key, snapshot), **attributes)
         size = item.size()
         if size > models.ITEM_SIZE_LIMIT:
             raise SessionTooLarge(size, models.ITEM_SIZE_LIMIT)
         condition: Condition
         if must_create:
             # A taken key is never overwritten, unless what holds it has already expired.
-            condition = model.key.does_not_exist() | (model.expires <= datetime.now(dt_timezone.utc))
+            condition = model.key.does_not_exist() | (model.expires <= datetime.now(UTC))
         else:
             # The item must still exist: if another request deleted it (logout, revocation),
             # this save must not bring the session back. Django answers SessionInterrupted.
@@ -201,16 +198,14 @@ class SessionStore(SessionBase):
         # Only ever skip a small step forward: a shorter expiry (set_expiry) is always written.
         return 0 <= ahead < snapshot.touch_interval and self.decode(loaded[2]) == data
 
-    def _describe_user(
-        self, item: models.SessionItem, data: dict[str, Any], snapshot: conf.Snapshot
-    ) -> None:
+    def _user_attributes(self, data: dict[str, Any], snapshot: conf.Snapshot) -> dict[str, Any]:
         user_id = data.get(AUTH_USER_KEY)
         if user_id is None:
-            return  # anonymous sessions stay out of the sparse user index
-        item.user_id = str(user_id)
-        item.updated = int(time.time())
+            return {}  # anonymous sessions stay out of the sparse user index
+        attributes: dict[str, Any] = {"user_id": str(user_id), "updated": int(time.time())}
         if snapshot.track_client and self.client_info is not None:
-            item.user_agent, item.ip_address = self.client_info
+            attributes["user_agent"], attributes["ip_address"] = self.client_info
+        return attributes
 
     def delete(self, session_key: str | None = None) -> None:
         if session_key is None:
