@@ -7,6 +7,7 @@ TTL-enabled table per test would starve DynamoDB Local's small TTL thread pool.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -19,11 +20,18 @@ use_dummy_credentials()  # before anything creates a botocore session
 @pytest.fixture(scope="session", autouse=True)
 def shared_table(dynamodb_local: str) -> Iterator[str]:
     from django.conf import settings
+    from django.test.signals import setting_changed
 
     from pynamo_sessions import provision
 
-    settings.DYNAMODB_LOCAL_ENDPOINT = dynamodb_local
-    settings.DYNAMODB_SESSIONS_TABLE = "shared-sessions"
+    # The app's background warm-up bound a model to the placeholder endpoint of
+    # tests/settings.py; let it finish, then announce the real endpoint.
+    for thread in threading.enumerate():
+        if thread.name == "pynamo_sessions-warm-up":
+            thread.join()
+    for name, value in [("DYNAMODB_LOCAL_ENDPOINT", dynamodb_local), ("DYNAMODB_SESSIONS_TABLE", "shared-sessions")]:
+        setattr(settings, name, value)
+        setting_changed.send(sender=None, setting=name, value=value, enter=True)
     provision.create_table()
     yield "shared-sessions"
     provision.delete_table()

@@ -1,6 +1,15 @@
 from __future__ import annotations
 
+import logging
+import threading
+
 from django.apps import AppConfig
+from django.conf import settings
+
+from pynamo_sessions import conf
+
+logger = logging.getLogger("pynamo_sessions")
+
 
 
 class PynamoSessionsConfig(AppConfig):
@@ -11,3 +20,18 @@ class PynamoSessionsConfig(AppConfig):
         from pynamo_sessions import checks
 
         checks.register()
+        if settings.SESSION_ENGINE in conf.ENGINES:
+            # Building the botocore client (service model, credential chain) takes tens of
+            # milliseconds, more where credentials come from instance metadata. Doing it in the
+            # background here keeps it off the first request without slowing every manage.py
+            # command; no request is sent.
+            threading.Thread(target=_warm_up, name="pynamo_sessions-warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
+    from pynamo_sessions import models
+
+    try:
+        models.warm_up()
+    except Exception as exc:  # noqa: BLE001 - checks and the first request report real problems
+        logger.debug("Could not build the DynamoDB client in advance: %s", exc)

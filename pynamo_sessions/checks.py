@@ -14,7 +14,6 @@ from pynamodb.exceptions import DoesNotExist
 from pynamo_sessions import conf, models, provision
 from pynamo_sessions.exceptions import PynamoSessionsError
 
-ENGINES = ("pynamo_sessions.backends.dynamodb", "pynamo_sessions.backends.cached_dynamodb")
 DOCS = "See the pynamo_sessions README, section 'Settings'."
 
 
@@ -47,7 +46,7 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
             "Give DYNAMODB_SESSIONS_ATTR_ID, _ATTR_TTL, _ATTR_SESSION_DATA and _ATTR_USER distinct values.",
             "E002",
         ))
-    if settings.SESSION_ENGINE not in ENGINES:
+    if settings.SESSION_ENGINE not in conf.ENGINES:
         messages.append(_warning(
             f"pynamo_sessions is installed but SESSION_ENGINE is {settings.SESSION_ENGINE!r}.",
             "Set SESSION_ENGINE = 'pynamo_sessions.backends.dynamodb' to keep sessions in DynamoDB, "
@@ -86,7 +85,7 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 
 def check_table(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """With --deploy: the table exists, fits the settings, has TTL and can be read."""
-    if settings.SESSION_ENGINE not in ENGINES or conf.problems():
+    if settings.SESSION_ENGINE not in conf.ENGINES or conf.problems():
         return []  # check_settings already says what is wrong
     snapshot = conf.current()
     table = snapshot.table_name

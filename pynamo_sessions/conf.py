@@ -25,6 +25,8 @@ T = TypeVar("T")
 Check = Callable[[Any], "str | None"]
 
 BILLING_MODES = ("PAY_PER_REQUEST", "PROVISIONED")
+#: The SESSION_ENGINE values that mean "sessions in DynamoDB".
+ENGINES = ("pynamo_sessions.backends.dynamodb", "pynamo_sessions.backends.cached_dynamodb")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
 

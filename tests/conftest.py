@@ -9,6 +9,7 @@ import pytest
 
 from pynamo_sessions import provision
 from pynamo_sessions.backends.dynamodb import SessionStore
+from tests.faultproxy import FaultProxy
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +44,15 @@ def own_table(settings: Any) -> Iterator[str]:
 @pytest.fixture
 def new_store() -> Callable[..., SessionStore]:
     return SessionStore
+
+
+@pytest.fixture
+def proxy(dynamodb_local: str, settings: Any) -> Iterator[FaultProxy]:
+    """The backend talks to DynamoDB Local through a fault-injecting, recording proxy."""
+    fault_proxy = FaultProxy(dynamodb_local)
+    settings.DYNAMODB_LOCAL_ENDPOINT = fault_proxy.start()
+    settings.DYNAMODB_SESSIONS_CONNECT_TIMEOUT = 0.5
+    settings.DYNAMODB_SESSIONS_READ_TIMEOUT = 0.5
+    settings.DYNAMODB_SESSIONS_MAX_RETRY_ATTEMPTS = 1
+    yield fault_proxy
+    fault_proxy.stop()

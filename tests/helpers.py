@@ -23,3 +23,13 @@ def count_calls() -> Iterator[Counter[str]]:
         yield calls
     finally:
         pre_dynamodb_send.disconnect(record)
+
+
+def closed_port_url() -> str:
+    """The URL of a local port nothing listens on."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

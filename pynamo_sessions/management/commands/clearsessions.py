@@ -13,10 +13,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from pynamo_sessions import cleanup
+from pynamo_sessions import cleanup, conf
 from pynamo_sessions.exceptions import PynamoSessionsError
 
-ENGINES = ("pynamo_sessions.backends.dynamodb", "pynamo_sessions.backends.cached_dynamodb")
 
 
 class Command(BaseCommand):
@@ -30,7 +29,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, segments: int, ignore_ttl: bool, verbosity: int, **options: Any) -> None:
-        if settings.SESSION_ENGINE not in ENGINES:
+        if settings.SESSION_ENGINE not in conf.ENGINES:
             engine = import_module(settings.SESSION_ENGINE)
             try:
                 engine.SessionStore.clear_expired()

@@ -1,0 +1,122 @@
+"""A small HTTP proxy between botocore and DynamoDB Local that records and injects faults.
+
+Faults are injected on the wire, as a real outage would show them, instead of by patching
+botocore: botocore's own retries, timeouts and error parsing all take part.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+# The faults a test can ask for.
+PASS = "pass"
+THROTTLE = "throttle"  # 400 ProvisionedThroughputExceededException
+SERVER_ERROR = "server_error"  # 500 InternalServerError
+DROP = "drop"  # read the request, close the connection without answering
+SLOW = "slow"  # wait `delay` seconds before forwarding
+
+_ERRORS = {
+    THROTTLE: (400, "ProvisionedThroughputExceededException", "The level of configured provisioned throughput "
+               "for the table was exceeded."),
+    SERVER_ERROR: (500, "InternalServerError", "Internal server error"),
+}
+
+
+class FaultProxy:
+    def __init__(self, upstream: str) -> None:
+        parts = urlsplit(upstream)
+        self.upstream_host = parts.hostname or "127.0.0.1"
+        self.upstream_port = parts.port or 80
+        self.fault = PASS
+        self.delay = 5.0
+        self.operations: list[str] = []
+        self.faulted = 0
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> str:
+        self._thread.start()
+        return self.endpoint
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def count(self, operation: str) -> int:
+        with self._lock:
+            return self.operations.count(operation)
+
+    def _record(self, operation: str) -> str:
+        with self._lock:
+            self.operations.append(operation)
+            if self.fault != PASS:
+                self.faulted += 1
+            return self.fault
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._forward(b"")
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                target = self.headers.get("X-Amz-Target", "")
+                fault = proxy._record(target.rpartition(".")[2])
+                if fault in _ERRORS:
+                    status, code, message = _ERRORS[fault]
+                    self._answer(status, {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message})
+                elif fault == DROP:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                else:
+                    if fault == SLOW:
+                        time.sleep(proxy.delay)
+                    self._forward(body)
+
+            def _answer(self, status: int, payload: dict[str, str]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("x-amzn-RequestId", "faultproxy")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _forward(self, body: bytes) -> None:
+                upstream = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=30)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+                    upstream.request(self.command, self.path, body=body, headers=headers)
+                    response = upstream.getresponse()
+                    data = response.read()
+                finally:
+                    upstream.close()
+                self.send_response(response.status)
+                for name, value in response.getheaders():
+                    if name.lower() not in ("connection", "transfer-encoding", "content-length", "date", "server"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
