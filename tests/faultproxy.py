@@ -38,6 +38,8 @@ class FaultProxy:
         self.delay = 5.0
         self.operations: list[str] = []
         self.faulted = 0
+        # When set, the fault applies to this many more requests only, then PASS resumes.
+        self.remaining: int | None = None
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -59,12 +61,21 @@ class FaultProxy:
         with self._lock:
             return self.operations.count(operation)
 
+    def fail_next(self, count: int, fault: str) -> None:
+        with self._lock:
+            self.fault, self.remaining = fault, count
+
     def _record(self, operation: str) -> str:
         with self._lock:
             self.operations.append(operation)
-            if self.fault != PASS:
+            fault = self.fault
+            if fault != PASS:
                 self.faulted += 1
-            return self.fault
+                if self.remaining is not None:
+                    self.remaining -= 1
+                    if self.remaining <= 0:
+                        self.fault, self.remaining = PASS, None
+            return fault
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self

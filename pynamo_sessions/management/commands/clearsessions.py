@@ -17,7 +17,6 @@ from pynamo_sessions import cleanup, conf
 from pynamo_sessions.exceptions import PynamoSessionsError
 
 
-
 class Command(BaseCommand):
     help = "Deletes expired sessions (a no-op when the DynamoDB table has TTL enabled)."
 
