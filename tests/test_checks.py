@@ -70,7 +70,7 @@ def test_app_order_is_w004(settings: Any) -> None:
 
 def test_checks_run_with_manage_py_check(settings: Any) -> None:
     settings.DYNAMODB_SESSIONS_TABLE = ""
-    with pytest.raises(SystemCheckError, match="pynamo_sessions.E001"):
+    with pytest.raises(SystemCheckError, match=r"pynamo_sessions\.E001"):
         call_command("check")
 
 
@@ -118,5 +118,5 @@ def test_deploy_check_unreachable_is_a_warning_not_a_traceback(settings: Any) ->
 def test_deploy_checks_only_run_with_deploy(settings: Any) -> None:
     settings.DYNAMODB_SESSIONS_TABLE = "no-such-table-here"
     call_command("check")  # offline: no error, no network
-    with pytest.raises(SystemCheckError, match="pynamo_sessions.E101"):
+    with pytest.raises(SystemCheckError, match=r"pynamo_sessions\.E101"):
         call_command("check", deploy=True)
