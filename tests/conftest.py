@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from importlib import import_module
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -8,7 +9,7 @@ import botocore.session
 import pytest
 
 from pynamo_sessions import provision
-from pynamo_sessions.backends.dynamodb import SessionStore
+
 from tests.faultproxy import FaultProxy
 
 
@@ -42,11 +43,6 @@ def own_table(settings: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def new_store() -> Callable[..., SessionStore]:
-    return SessionStore
-
-
-@pytest.fixture
 def proxy(dynamodb_local: str, settings: Any) -> Iterator[FaultProxy]:
     """The backend talks to DynamoDB Local through a fault-injecting, recording proxy."""
     fault_proxy = FaultProxy(dynamodb_local)
@@ -56,3 +52,10 @@ def proxy(dynamodb_local: str, settings: Any) -> Iterator[FaultProxy]:
     settings.DYNAMODB_SESSIONS_MAX_RETRY_ATTEMPTS = 1
     yield fault_proxy
     fault_proxy.stop()
+
+
+@pytest.fixture(params=["pynamo_sessions.backends.dynamodb", "pynamo_sessions.backends.cached_dynamodb"])
+def SessionStore(request: pytest.FixtureRequest, settings: Any) -> type[Any]:  # noqa: N802 - reads as the class
+    """The SessionStore class of each engine in turn, with SESSION_ENGINE set to match."""
+    settings.SESSION_ENGINE = request.param
+    return import_module(request.param).SessionStore  # type: ignore[no-any-return]

@@ -1,7 +1,13 @@
-"""Django's session contract on DynamoDB Local: create, load, save, delete, expiry, races."""
+"""Django's session contract on DynamoDB Local: create, load, save, delete, expiry, races.
+
+Tests that take the ``SessionStore`` fixture run against both engines, the plain one and the
+cached one; the others count DynamoDB calls or edit items behind the engine's back, which only
+means something for the plain engine.
+"""
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,7 +64,7 @@ def test_modify_is_one_get_and_one_put() -> None:
     assert SessionStore(first.session_key).load() == {"a": 2}
 
 
-def test_unknown_key_loads_empty_and_is_not_adopted() -> None:
+def test_unknown_key_loads_empty_and_is_not_adopted(SessionStore: type[Any]) -> None:
     store = SessionStore("a" * 32)
     assert store.load() == {}
     assert store.session_key is None
@@ -68,20 +74,20 @@ def test_unknown_key_loads_empty_and_is_not_adopted() -> None:
     assert not SessionStore().exists("a" * 32)
 
 
-def test_loading_creates_nothing(raw_item: Any) -> None:
+def test_loading_creates_nothing(SessionStore: type[Any], raw_item: Any) -> None:
     store = SessionStore("b" * 32)
     store.load()
     assert raw_item("b" * 32) is None
 
 
-def test_exists() -> None:
+def test_exists(SessionStore: type[Any]) -> None:
     store = SessionStore()
     store.save()
     assert store.exists(store.session_key)
     assert not store.exists("c" * 32)
 
 
-def test_delete_removes_the_item(raw_item: Any) -> None:
+def test_delete_removes_the_item(SessionStore: type[Any], raw_item: Any) -> None:
     store = SessionStore()
     store["a"] = 1
     store.save()
@@ -91,14 +97,14 @@ def test_delete_removes_the_item(raw_item: Any) -> None:
     SessionStore().delete(key)  # deleting again is harmless
 
 
-def test_delete_by_key() -> None:
+def test_delete_by_key(SessionStore: type[Any]) -> None:
     store = SessionStore()
     store.save()
     SessionStore().delete(store.session_key)
     assert not SessionStore().exists(store.session_key)
 
 
-def test_flush_deletes_and_forgets_the_key(raw_item: Any) -> None:
+def test_flush_deletes_and_forgets_the_key(SessionStore: type[Any], raw_item: Any) -> None:
     store = SessionStore()
     store["a"] = 1
     store.save()
@@ -109,7 +115,7 @@ def test_flush_deletes_and_forgets_the_key(raw_item: Any) -> None:
     assert raw_item(key) is None
 
 
-def test_cycle_key_keeps_data_under_a_new_key(raw_item: Any) -> None:
+def test_cycle_key_keeps_data_under_a_new_key(SessionStore: type[Any], raw_item: Any) -> None:
     store = SessionStore()
     store["a"] = 1
     store.save()
@@ -140,7 +146,7 @@ def test_expired_item_still_in_the_table_loads_as_empty(raw: Any, settings: Any)
     assert not SessionStore().exists(store.session_key)
 
 
-def test_expired_key_can_be_taken_by_a_new_session(raw: Any, settings: Any) -> None:
+def test_expired_key_can_be_taken_by_a_new_session(SessionStore: type[Any], raw: Any, settings: Any) -> None:
     table = settings.DYNAMODB_SESSIONS_TABLE
     key = "e" * 32
     raw.put_item(TableName=table, Item={
@@ -153,7 +159,7 @@ def test_expired_key_can_be_taken_by_a_new_session(raw: Any, settings: Any) -> N
     assert SessionStore(key).load() == {"new": True}
 
 
-def test_undecodable_data_gives_an_empty_session(raw: Any, settings: Any) -> None:
+def test_undecodable_data_gives_an_empty_session(SessionStore: type[Any], raw: Any, settings: Any) -> None:
     key = "d" * 32
     raw.put_item(TableName=settings.DYNAMODB_SESSIONS_TABLE, Item={
         "id": {"S": key}, "ttl": {"N": str(int(time.time()) + 600)},
@@ -162,7 +168,7 @@ def test_undecodable_data_gives_an_empty_session(raw: Any, settings: Any) -> Non
     assert SessionStore(key).load() == {}
 
 
-def test_item_written_by_the_original_snippet_loads(raw: Any, settings: Any) -> None:
+def test_item_written_by_the_original_snippet_loads(SessionStore: type[Any], raw: Any, settings: Any) -> None:
     # dynamodb_session.py wrote the TTL as Decimal(datetime.timestamp()): a float number.
     encoded = SessionStore().encode({"_auth_user_id": "7", "cart": [1, 2]})
     key = "f" * 32
@@ -177,7 +183,7 @@ def test_item_written_by_the_original_snippet_loads(raw: Any, settings: Any) -> 
     assert SessionStore(key).load()["cart"] == [1, 2, 3]
 
 
-def test_create_never_overwrites_a_live_session() -> None:
+def test_create_never_overwrites_a_live_session(SessionStore: type[Any]) -> None:
     first = SessionStore()
     first["owner"] = "alice"
     first.save()
@@ -189,17 +195,18 @@ def test_create_never_overwrites_a_live_session() -> None:
     assert SessionStore(first.session_key).load() == {"owner": "alice"}
 
 
-def test_create_draws_a_new_key_after_a_collision(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_create_draws_a_new_key_after_a_collision(SessionStore: type[Any], monkeypatch: pytest.MonkeyPatch) -> None:
     taken = SessionStore()
     taken.save()
-    keys = iter([taken.session_key, "g" * 32])
+    fresh = secrets.token_hex(16)
+    keys = iter([taken.session_key, fresh])
     store = SessionStore()
     monkeypatch.setattr(store, "_get_new_session_key", lambda: next(keys))
     store.create()
-    assert store.session_key == "g" * 32
+    assert store.session_key == fresh
 
 
-def test_save_after_another_request_logged_out_raises_update_error() -> None:
+def test_save_after_another_request_logged_out_raises_update_error(SessionStore: type[Any]) -> None:
     store = SessionStore()
     store["a"] = 1
     store.save()
@@ -214,7 +221,7 @@ def test_save_after_another_request_logged_out_raises_update_error() -> None:
 
 
 @pytest.mark.parametrize("age", [timedelta(seconds=90), 90])
-def test_set_expiry_is_stored_in_ttl(raw_item: Any, age: Any) -> None:
+def test_set_expiry_is_stored_in_ttl(SessionStore: type[Any], raw_item: Any, age: Any) -> None:
     store = SessionStore()
     store.set_expiry(age)
     store.save()
@@ -223,7 +230,7 @@ def test_set_expiry_is_stored_in_ttl(raw_item: Any, age: Any) -> None:
     assert SessionStore(store.session_key).get_expiry_age() <= 90
 
 
-def test_set_expiry_datetime(raw_item: Any) -> None:
+def test_set_expiry_datetime(SessionStore: type[Any], raw_item: Any) -> None:
     when = dj_timezone.now() + timedelta(hours=3)
     store = SessionStore()
     store.set_expiry(when)
@@ -231,14 +238,14 @@ def test_set_expiry_datetime(raw_item: Any) -> None:
     assert int(raw_item(store.session_key)["ttl"]["N"]) == int(when.timestamp())
 
 
-def test_session_cookie_age_sets_the_default_expiry(raw_item: Any, settings: Any) -> None:
+def test_session_cookie_age_sets_the_default_expiry(SessionStore: type[Any], raw_item: Any, settings: Any) -> None:
     settings.SESSION_COOKIE_AGE = 1234
     store = SessionStore()
     store.save()
     assert abs(int(raw_item(store.session_key)["ttl"]["N"]) - (time.time() + 1234)) <= 2
 
 
-def test_expire_at_browser_close_still_expires_on_the_server(settings: Any) -> None:
+def test_expire_at_browser_close_still_expires_on_the_server(SessionStore: type[Any], settings: Any) -> None:
     settings.SESSION_EXPIRE_AT_BROWSER_CLOSE = True
     store = SessionStore()
     store.save()
@@ -247,7 +254,7 @@ def test_expire_at_browser_close_still_expires_on_the_server(settings: Any) -> N
     assert loaded.exists(store.session_key)
 
 
-def test_short_expiry_really_expires() -> None:
+def test_short_expiry_really_expires(SessionStore: type[Any]) -> None:
     store = SessionStore()
     store["a"] = 1
     store.set_expiry(1)
@@ -257,7 +264,7 @@ def test_short_expiry_really_expires() -> None:
 
 
 @pytest.mark.parametrize("time_zone", ["UTC", "America/New_York", "Asia/Kolkata"])
-def test_naive_datetimes_with_use_tz_false(settings: Any, raw_item: Any, time_zone: str) -> None:
+def test_naive_datetimes_with_use_tz_false(SessionStore: type[Any], settings: Any, raw_item: Any, time_zone: str) -> None:
     settings.USE_TZ = False
     settings.TIME_ZONE = time_zone
     store = SessionStore()
@@ -276,7 +283,7 @@ def test_naive_datetimes_with_use_tz_false(settings: Any, raw_item: Any, time_zo
     assert abs(ttl - (time.time() + 300)) <= 2
 
 
-def test_custom_attribute_names(settings: Any, own_table: str, raw: Any) -> None:
+def test_custom_attribute_names(SessionStore: type[Any], settings: Any, own_table: str, raw: Any) -> None:
     from pynamo_sessions import create_table
 
     settings.DYNAMODB_SESSIONS_ATTR_ID = "session_id"
@@ -308,7 +315,7 @@ def test_clear_expired_is_a_noop_with_ttl_enabled() -> None:
     assert store.exists(store.session_key)
 
 
-def test_async_api_round_trip() -> None:
+def test_async_api_round_trip(SessionStore: type[Any]) -> None:
     import asyncio
 
     async def scenario() -> tuple[dict[str, Any], bool]:
@@ -325,7 +332,7 @@ def test_async_api_round_trip() -> None:
     assert exists is False
 
 
-def test_get_expiry_date_is_aware_with_use_tz() -> None:
+def test_get_expiry_date_is_aware_with_use_tz(SessionStore: type[Any]) -> None:
     store = SessionStore()
     assert store.get_expiry_date().tzinfo is not None
     assert store.get_expiry_date() > datetime.now(UTC)

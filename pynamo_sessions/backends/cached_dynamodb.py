@@ -1,0 +1,90 @@
+"""Like Django's ``cached_db``: reads from the cache, writes through to DynamoDB.
+
+A read-only request on a cache hit makes no DynamoDB call. Writes go to DynamoDB first, with
+every conditional guarantee of the plain engine, and only then to the cache; a delete clears
+both. The cache holds the signed, encoded data (not a decoded dict) so that what comes back from
+it is verified like what comes back from DynamoDB. A failing cache is logged and otherwise
+ignored: DynamoDB stays the source of truth, so nothing is lost and no request fails because
+of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import UpdateError
+from django.core.cache import caches
+
+from pynamo_sessions import conf, keys
+from pynamo_sessions.backends.dynamodb import SessionStore as DynamoDBStore
+
+logger = logging.getLogger("pynamo_sessions")
+
+KEY_PREFIX = "pynamo_sessions.cached_dynamodb"
+
+
+class SessionStore(DynamoDBStore):
+    """Sessions in DynamoDB with a read-through cache (SESSION_CACHE_ALIAS)."""
+
+    cache_key_prefix = KEY_PREFIX
+
+    def __init__(self, session_key: str | None = None) -> None:
+        self._cache = caches[settings.SESSION_CACHE_ALIAS]
+        super().__init__(session_key)
+
+    def _cache_key(self, session_key: str) -> str:
+        # With hashed keys, the cache does not hold raw session keys either.
+        return self.cache_key_prefix + keys.item_key(session_key, hashed=conf.current().hash_keys)
+
+    def load(self) -> dict[str, Any]:
+        session_key = self.session_key
+        if session_key is not None:
+            cached = self._cache_call("get", self._cache_key(session_key))
+            if cached is not None:
+                item_key, encoded, expires = cached
+                # The cache entry expires with the session, but a clock or a timeout may lag.
+                if expires.timestamp() > time.time():
+                    self._loaded = (session_key, item_key, encoded, expires)
+                    return self.decode(encoded)
+        data = super().load()
+        self._cache_loaded()
+        return data
+
+    def save(self, must_create: bool = False) -> None:
+        try:
+            super().save(must_create)
+        except UpdateError:
+            if self.session_key is not None:
+                self._cache_call("delete", self._cache_key(self.session_key))
+            raise
+        self._cache_loaded()
+
+    def delete(self, session_key: str | None = None) -> None:
+        target = session_key if session_key is not None else self.session_key
+        super().delete(session_key)
+        if target is not None and keys.is_valid(target):
+            self._cache_call("delete", self._cache_key(target))
+
+    def _cache_loaded(self) -> None:
+        """Put what DynamoDB holds for this session into the cache, until it expires."""
+        loaded = self._loaded
+        if loaded is None or loaded[0] != self.session_key:
+            return
+        session_key, item_key, encoded, expires = loaded
+        timeout = int(expires.timestamp() - time.time())
+        if timeout > 0:
+            self._cache_call("set", self._cache_key(session_key), (item_key, encoded, expires), timeout)
+
+    def _cache_call(self, method: str, *args: Any) -> Any:
+        try:
+            return getattr(self._cache, method)(*args)
+        except Exception as exc:  # noqa: BLE001 - any cache backend, any failure: DynamoDB decides
+            logger.warning("Session cache %s failed (%s: %s); using DynamoDB only.", method, type(exc).__name__, exc)
+            return None
+
+    @classmethod
+    def clear_expired(cls) -> None:
+        DynamoDBStore.clear_expired()

@@ -1,0 +1,133 @@
+"""The cached engine: reads from the cache, writes through to DynamoDB, never fails on the cache."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from django.contrib.sessions.backends.base import UpdateError
+from django.core.cache import caches
+from django.test import Client
+
+from pynamo_sessions import SessionStorageError
+from pynamo_sessions.backends.cached_dynamodb import KEY_PREFIX, SessionStore
+from tests import faultproxy
+from tests.faultproxy import FaultProxy
+from tests.helpers import count_calls
+
+ENGINE = "pynamo_sessions.backends.cached_dynamodb"
+
+
+@pytest.fixture(autouse=True)
+def cached_engine(settings: Any) -> None:
+    settings.SESSION_ENGINE = ENGINE
+
+
+def test_read_only_request_on_a_cache_hit_makes_no_dynamodb_call() -> None:
+    client = Client()
+    client.get("/increment/")
+    with count_calls() as calls:
+        assert client.get("/read/").json()["data"] == {"count": 1}
+    assert calls == {}
+
+
+def test_cache_miss_reads_dynamodb_and_fills_the_cache() -> None:
+    store = SessionStore()
+    store["a"] = 1
+    store.save()
+    caches["default"].delete(KEY_PREFIX + store.session_key)
+    with count_calls() as calls:
+        assert SessionStore(store.session_key).load() == {"a": 1}
+    assert calls == {"GetItem": 1}
+    with count_calls() as calls:
+        assert SessionStore(store.session_key).load() == {"a": 1}
+    assert calls == {}
+
+
+def test_modify_writes_dynamodb_then_the_cache(raw_item: Any) -> None:
+    client = Client()
+    client.get("/increment/")
+    with count_calls() as calls:
+        client.get("/increment/")
+    assert calls == {"PutItem": 1}  # the read came from the cache
+    key = client.cookies["sessionid"].value
+    assert SessionStore(key).load() == {"count": 2}
+    caches["default"].clear()
+    assert SessionStore(key).load() == {"count": 2}  # and DynamoDB has it too
+
+
+def test_failed_write_leaves_the_cache_alone(proxy: FaultProxy) -> None:
+    store = SessionStore()
+    store["a"] = 1
+    store.save()
+    store = SessionStore(store.session_key)
+    store["a"] = 2
+    proxy.fault = faultproxy.THROTTLE
+    with pytest.raises(SessionStorageError):
+        store.save()
+    proxy.fault = faultproxy.PASS
+    assert SessionStore(store.session_key).load() == {"a": 1}
+
+
+def test_delete_clears_both(raw_item: Any) -> None:
+    store = SessionStore()
+    store["a"] = 1
+    store.save()
+    key = store.session_key
+    SessionStore().delete(key)
+    assert caches["default"].get(KEY_PREFIX + key) is None
+    assert raw_item(key) is None
+    assert SessionStore(key).load() == {}
+
+
+def test_logout_elsewhere_interrupts_a_cached_session() -> None:
+    store = SessionStore()
+    store["a"] = 1
+    store.save()
+    racing = SessionStore(store.session_key)
+    racing["a"] = 2  # loaded from the cache
+    SessionStore(store.session_key).flush()
+    with pytest.raises(UpdateError):
+        racing.save()
+    assert SessionStore(store.session_key).load() == {}
+
+
+def test_a_failing_cache_is_logged_and_never_fails_the_request(
+    settings: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "broken": {"BACKEND": "tests.brokencache.BrokenCache"},
+    }
+    settings.SESSION_CACHE_ALIAS = "broken"
+    client = Client()
+    with caplog.at_level(logging.WARNING, logger="pynamo_sessions"):
+        assert client.get("/increment/").json() == {"count": 1}
+        assert client.get("/increment/").json() == {"count": 2}
+        client.get("/logout/")
+    assert any("Session cache set failed (ConnectionError" in r.getMessage() for r in caplog.records)
+    assert any("Session cache get failed" in r.getMessage() for r in caplog.records)
+
+
+def test_cache_entry_of_an_expired_session_is_ignored(settings: Any) -> None:
+    store = SessionStore()
+    store["a"] = 1
+    store.save()
+    key = store.session_key
+    item_key, encoded, expires = caches["default"].get(KEY_PREFIX + key)
+    from datetime import UTC, datetime, timedelta
+
+    caches["default"].set(KEY_PREFIX + key, (item_key, encoded, datetime.now(UTC) - timedelta(seconds=1)))
+    with count_calls() as calls:
+        assert SessionStore(key).load() == {"a": 1}  # from DynamoDB, which still has it alive
+    assert calls == {"GetItem": 1}
+
+
+def test_hashed_keys_keep_raw_keys_out_of_the_cache(settings: Any) -> None:
+    settings.DYNAMODB_SESSIONS_HASH_KEYS = True
+    store = SessionStore()
+    store["a"] = 1
+    store.save()
+    assert caches["default"].get(KEY_PREFIX + store.session_key) is None
+    assert SessionStore(store.session_key).load() == {"a": 1}
