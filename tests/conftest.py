@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 import uuid
-from importlib import import_module
 from collections.abc import Callable, Iterator
+from importlib import import_module
 from typing import Any
 
 import botocore.session
 import pytest
 
 from pynamo_sessions import provision
-
 from tests.faultproxy import FaultProxy
 
 
@@ -55,7 +54,7 @@ def proxy(dynamodb_local: str, settings: Any) -> Iterator[FaultProxy]:
 
 
 @pytest.fixture(params=["pynamo_sessions.backends.dynamodb", "pynamo_sessions.backends.cached_dynamodb"])
-def SessionStore(request: pytest.FixtureRequest, settings: Any) -> type[Any]:  # noqa: N802 - reads as the class
+def SessionStore(request: pytest.FixtureRequest, settings: Any) -> type[Any]:
     """The SessionStore class of each engine in turn, with SESSION_ENGINE set to match."""
     settings.SESSION_ENGINE = request.param
     return import_module(request.param).SessionStore  # type: ignore[no-any-return]

@@ -264,7 +264,9 @@ def test_short_expiry_really_expires(SessionStore: type[Any]) -> None:
 
 
 @pytest.mark.parametrize("time_zone", ["UTC", "America/New_York", "Asia/Kolkata"])
-def test_naive_datetimes_with_use_tz_false(SessionStore: type[Any], settings: Any, raw_item: Any, time_zone: str) -> None:
+def test_naive_datetimes_with_use_tz_false(
+    SessionStore: type[Any], settings: Any, raw_item: Any, time_zone: str
+) -> None:
     settings.USE_TZ = False
     settings.TIME_ZONE = time_zone
     store = SessionStore()
