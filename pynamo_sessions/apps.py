@@ -20,6 +20,14 @@ class PynamoSessionsConfig(AppConfig):
         from pynamo_sessions import checks
 
         checks.register()
+        if conf.conf.TRACK_USERS and conf.conf.LOGOUT_ON_PASSWORD_CHANGE:
+            from django.contrib.auth import get_user_model
+            from django.db.models.signals import post_save
+
+            from pynamo_sessions import users
+
+            post_save.connect(users.logout_on_password_change, sender=get_user_model(),
+                              dispatch_uid="pynamo_sessions.logout_on_password_change")
         if settings.SESSION_ENGINE in conf.ENGINES:
             # Building the botocore client (service model, credential chain) takes tens of
             # milliseconds, more where credentials come from instance metadata. Doing it in the

@@ -198,6 +198,10 @@ class Conf:
         "DYNAMODB_SESSIONS_USER_INDEX", "user_id-index", _table_name,
         "Name of the global secondary index on the user id attribute.",
     )
+    LOGOUT_ON_PASSWORD_CHANGE: Setting[bool] = Setting(
+        "DYNAMODB_SESSIONS_LOGOUT_ON_PASSWORD_CHANGE", False, _boolean,
+        "With TRACK_USERS, log a user out of every session when their password changes.",
+    )
     METRICS_CALLBACK: Setting[Any] = Setting(
         "DYNAMODB_SESSIONS_METRICS_CALLBACK", None, _optional_dotted_path,
         "A callable (or its dotted path) called with a pynamo_sessions.usage.Call after each "

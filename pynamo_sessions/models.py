@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
@@ -42,6 +43,9 @@ class SessionItem(Model):
     updated: ClassVar[NumberAttribute]
     user_agent: ClassVar[UnicodeAttribute]
     ip_address: ClassVar[UnicodeAttribute]
+    # The write conditions, built once per bound class rather than on every save.
+    must_not_exist: ClassVar[Condition]
+    must_exist: ClassVar[Condition]
 
     def size(self) -> int:
         """The item's size as DynamoDB counts it against its 400 KB limit."""
@@ -87,7 +91,10 @@ def build(snapshot: conf.Snapshot) -> type[SessionItem]:
             ip_address=UnicodeAttribute(null=True, attr_name="ip_address"),
             by_user=_user_index(snapshot),
         )
-    return type("BoundSessionItem", (SessionItem,), namespace)
+    model = cast(type[SessionItem], type("BoundSessionItem", (SessionItem,), namespace))
+    model.must_not_exist = model.key.does_not_exist()
+    model.must_exist = model.key.exists()
+    return model
 
 
 def user_index_projection(snapshot: conf.Snapshot) -> list[str]:

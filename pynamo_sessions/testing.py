@@ -88,6 +88,16 @@ def java() -> str:
     return str(JAVA)
 
 
+def _die_with_parent() -> None:
+    """In the child: on Linux, get SIGTERM when the process that started us dies, so that a
+    killed test run or demo never leaves a Java process behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -130,7 +140,7 @@ class DynamoDBLocal:
                 java(), f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
                 "-inMemory", "-sharedDb", "-disableTelemetry", "-port", str(self.port),
             ],
-            cwd=jar.parent, stdout=self._log, stderr=subprocess.STDOUT,
+            cwd=jar.parent, stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
         )
         try:
             wait_until_up(self.endpoint, time.monotonic() + timeout, self.process)

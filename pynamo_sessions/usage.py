@@ -48,6 +48,11 @@ def _callback(path: str) -> Callable[[Call], Any]:
     return import_string(path)  # type: ignore[no-any-return]
 
 
+def wanted(snapshot: conf.Snapshot) -> bool:
+    """Whether anyone listens, so that callers can skip computing what only listeners need."""
+    return bool(dynamodb_call.receivers) or snapshot.metrics_callback is not None
+
+
 def report(
     operation: str,
     table: str,
@@ -57,9 +62,9 @@ def report(
     *,
     snapshot: conf.Snapshot,
 ) -> None:
-    callback = snapshot.metrics_callback
-    if not dynamodb_call.receivers and callback is None:
+    if not wanted(snapshot):
         return
+    callback = snapshot.metrics_callback
     call = Call(operation, table, time.perf_counter() - started, outcome, capacity_units)
     dynamodb_call.send(sender=Call, call=call)
     if callback is not None:

@@ -9,7 +9,7 @@ import botocore.session
 import pytest
 
 from pynamo_sessions import provision
-from tests.faultproxy import FaultProxy
+from pynamo_sessions.faultproxy import FaultProxy
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
-"""Settings for the test suite: no relational database, sessions in DynamoDB Local.
+"""Settings for the test suite: sessions in DynamoDB Local.
 
 conftest.py points DYNAMODB_LOCAL_ENDPOINT and DYNAMODB_SESSIONS_TABLE at the DynamoDB Local
-it starts.
+it starts. The in-memory SQLite database is there only for the tests that need users or a
+Django session table to import from; sessions never touch it.
 """
 
 SECRET_KEY = "pynamo-sessions-tests-only"
@@ -9,8 +10,8 @@ DEBUG = False
 USE_TZ = True
 TIME_ZONE = "UTC"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
-DATABASES: dict[str, dict[str, str]] = {}
-INSTALLED_APPS = ["pynamo_sessions", "django.contrib.sessions"]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+INSTALLED_APPS = ["pynamo_sessions", "django.contrib.sessions", "django.contrib.auth", "django.contrib.contenttypes"]
 MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware"]
 ROOT_URLCONF = "tests.urls"
 SESSION_ENGINE = "pynamo_sessions.backends.dynamodb"

@@ -10,10 +10,9 @@ from django.contrib.sessions.backends.base import UpdateError
 from django.core.cache import caches
 from django.test import Client
 
-from pynamo_sessions import SessionStorageError
+from pynamo_sessions import SessionStorageError, faultproxy
 from pynamo_sessions.backends.cached_dynamodb import KEY_PREFIX, SessionStore
-from tests import faultproxy
-from tests.faultproxy import FaultProxy
+from pynamo_sessions.faultproxy import FaultProxy
 from tests.helpers import count_calls
 
 ENGINE = "pynamo_sessions.backends.cached_dynamodb"

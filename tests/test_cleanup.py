@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from pynamo_sessions import cleanup, models
+from pynamo_sessions import cleanup, faultproxy, models
 from pynamo_sessions.backends.dynamodb import SessionStore
-from tests import faultproxy
-from tests.faultproxy import FaultProxy
+from pynamo_sessions.faultproxy import FaultProxy
 from tests.helpers import count_calls
 
 

@@ -13,11 +13,10 @@ import pytest
 from django.contrib.sessions.backends.base import UpdateError
 from django.test import Client, override_settings
 
-from pynamo_sessions import SessionStorageError, SessionThrottled, SessionTooLarge, models
+from pynamo_sessions import SessionStorageError, SessionThrottled, SessionTooLarge, faultproxy, models
 from pynamo_sessions.backends.dynamodb import SessionStore
+from pynamo_sessions.faultproxy import FaultProxy
 from pynamo_sessions.keys import item_key
-from tests import faultproxy
-from tests.faultproxy import FaultProxy
 from tests.helpers import count_calls
 
 HOSTILE_KEYS = [

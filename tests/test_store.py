@@ -146,17 +146,20 @@ def test_expired_item_still_in_the_table_loads_as_empty(raw: Any, settings: Any)
     assert not SessionStore().exists(store.session_key)
 
 
-def test_expired_key_can_be_taken_by_a_new_session(SessionStore: type[Any], raw: Any, settings: Any) -> None:
-    table = settings.DYNAMODB_SESSIONS_TABLE
-    key = "e" * 32
-    raw.put_item(TableName=table, Item={
+def test_key_of_an_expired_item_is_not_reused(SessionStore: type[Any], raw: Any, settings: Any,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # An expired item TTL has not removed yet still holds its key: create() draws another.
+    key, fresh = secrets.token_hex(16), secrets.token_hex(16)
+    raw.put_item(TableName=settings.DYNAMODB_SESSIONS_TABLE, Item={
         "id": {"S": key}, "ttl": {"N": str(int(time.time()) - 60)}, "session_data": {"S": "old"},
     })
+    keys = iter([key, fresh])
     store = SessionStore()
-    store._session_key = key
-    store._session_cache = {"new": True}
-    store.save(must_create=True)
-    assert SessionStore(key).load() == {"new": True}
+    monkeypatch.setattr(store, "_get_new_session_key", lambda: next(keys))
+    store["new"] = True
+    store.save()
+    assert store.session_key == fresh
+    assert SessionStore(fresh).load() == {"new": True}
 
 
 def test_undecodable_data_gives_an_empty_session(SessionStore: type[Any], raw: Any, settings: Any) -> None:

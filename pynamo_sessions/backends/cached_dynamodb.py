@@ -36,7 +36,8 @@ class SessionStore(DynamoDBStore):
         super().__init__(session_key)
 
     def _cache_key(self, session_key: str) -> str:
-        # With hashed keys, the cache does not hold raw session keys either.
+        # Keyed like the item (so with hashed keys the cache holds no raw session key either),
+        # which lets delete_item clear it knowing only the item key.
         return self.cache_key_prefix + keys.item_key(session_key, hashed=conf.current().hash_keys)
 
     def load(self) -> dict[str, Any]:
@@ -62,11 +63,9 @@ class SessionStore(DynamoDBStore):
             raise
         self._cache_loaded()
 
-    def delete(self, session_key: str | None = None) -> None:
-        target = session_key if session_key is not None else self.session_key
-        super().delete(session_key)
-        if target is not None and keys.is_valid(target):
-            self._cache_call("delete", self._cache_key(target))
+    def delete_item(self, item_key: str) -> None:
+        super().delete_item(item_key)
+        self._cache_call("delete", self.cache_key_prefix + item_key)
 
     def _cache_loaded(self) -> None:
         """Put what DynamoDB holds for this session into the cache, until it expires."""

@@ -22,9 +22,8 @@ from django.contrib.sessions.backends.base import (
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from pynamodb.exceptions import PynamoDBException
-from pynamodb.expressions.condition import Condition
 
-from pynamo_sessions import conf, keys, models, usage
+from pynamo_sessions import cleanup, conf, keys, models, usage
 from pynamo_sessions.exceptions import (
     SessionTooLarge,
     is_condition_failure,
@@ -106,11 +105,9 @@ class SessionStore(SessionBase):
             error = storage_error("GetItem", snapshot.table_name, exc)
             logger.error("Session read failed: %s", error)
             raise error from exc
-        usage.report(
-            "GetItem", snapshot.table_name, started, "ok",
-            models.capacity_units(item.size(), consistent=snapshot.consistent_read),
-            snapshot=snapshot,
-        )
+        if usage.wanted(snapshot):
+            capacity = models.capacity_units(item.size(), consistent=snapshot.consistent_read)
+            usage.report("GetItem", snapshot.table_name, started, "ok", capacity, snapshot=snapshot)
         return item
 
     def load(self) -> dict[str, Any]:
@@ -159,14 +156,11 @@ class SessionStore(SessionBase):
         size = item.size()
         if size > models.ITEM_SIZE_LIMIT:
             raise SessionTooLarge(size, models.ITEM_SIZE_LIMIT)
-        condition: Condition
-        if must_create:
-            # A taken key is never overwritten, unless what holds it has already expired.
-            condition = model.key.does_not_exist() | (model.expires <= datetime.now(UTC))
-        else:
-            # The item must still exist: if another request deleted it (logout, revocation),
-            # this save must not bring the session back. Django answers SessionInterrupted.
-            condition = model.key.exists()
+        # Creating, a taken key is never overwritten (not even by an expired item that TTL has
+        # not removed yet: create() then draws another key). Updating, the item must still
+        # exist: if another request deleted it (logout, revocation), this save must not bring
+        # the session back, and Django answers SessionInterrupted.
+        condition = model.must_not_exist if must_create else model.must_exist
         started = time.perf_counter()
         try:
             response = item.save(condition=condition)
@@ -214,11 +208,17 @@ class SessionStore(SessionBase):
             session_key = self.session_key
         if not keys.is_valid(session_key):
             return
+        self.delete_item(self._item_key(session_key, conf.current()))
+        if self._loaded is not None and self._loaded[0] == session_key:
+            self._loaded = None
+
+    def delete_item(self, item_key: str) -> None:
+        """Delete the session stored under ``item_key`` (the key, or its HMAC when hashed)."""
         snapshot = conf.current()
         model = models.bound_model()
         started = time.perf_counter()
         try:
-            response = model(self._item_key(session_key, snapshot)).delete()
+            response = model(item_key).delete()
         except PynamoDBException as exc:
             usage.report("DeleteItem", snapshot.table_name, started, "error", snapshot=snapshot)
             error = storage_error("DeleteItem", snapshot.table_name, exc)
@@ -226,11 +226,7 @@ class SessionStore(SessionBase):
             raise error from exc
         usage.report("DeleteItem", snapshot.table_name, started, "ok",
                      usage.consumed_capacity(response), snapshot=snapshot)
-        if self._loaded is not None and self._loaded[0] == session_key:
-            self._loaded = None
 
     @classmethod
     def clear_expired(cls) -> None:
-        from pynamo_sessions import cleanup
-
         cleanup.clear_expired()

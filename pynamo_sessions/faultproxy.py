@@ -1,7 +1,10 @@
-"""A small HTTP proxy between botocore and DynamoDB Local that records and injects faults.
+"""A small HTTP proxy between botocore and DynamoDB Local that records calls and injects faults.
 
 Faults are injected on the wire, as a real outage would show them, instead of by patching
-botocore: botocore's own retries, timeouts and error parsing all take part.
+botocore: botocore's own retries, timeouts and error parsing all take part. Point
+DYNAMODB_LOCAL_ENDPOINT at ``FaultProxy(upstream).start()`` to test how your own app behaves
+when DynamoDB throttles, fails, drops the connection or answers slowly. It also adds up the
+capacity units DynamoDB reports per operation, which the benchmark prints.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 # The faults a test can ask for.
-PASS = "pass"
+PASS = "pass"  # noqa: S105 - a mode name, not a password
 THROTTLE = "throttle"  # 400 ProvisionedThroughputExceededException
 SERVER_ERROR = "server_error"  # 500 InternalServerError
 DROP = "drop"  # read the request, close the connection without answering
@@ -37,6 +40,7 @@ class FaultProxy:
         self.fault = PASS
         self.delay = 5.0
         self.operations: list[str] = []
+        self.capacity: dict[str, float] = {}
         self.faulted = 0
         # When set, the fault applies to this many more requests only, then PASS resumes.
         self.remaining: int | None = None
@@ -76,6 +80,18 @@ class FaultProxy:
                     if self.remaining <= 0:
                         self.fault, self.remaining = PASS, None
             return fault
+
+    def _add_capacity(self, target: str, data: bytes) -> None:
+        if not target:
+            return
+        try:
+            units = json.loads(data).get("ConsumedCapacity", {}).get("CapacityUnits")
+        except (ValueError, AttributeError):
+            return
+        if isinstance(units, (int, float)):
+            operation = target.rpartition(".")[2]
+            with self._lock:
+                self.capacity[operation] = self.capacity.get(operation, 0.0) + units
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -122,6 +138,7 @@ class FaultProxy:
                     data = response.read()
                 finally:
                     upstream.close()
+                proxy._add_capacity(self.headers.get("X-Amz-Target", ""), data)
                 self.send_response(response.status)
                 for name, value in response.getheaders():
                     if name.lower() not in ("connection", "transfer-encoding", "content-length", "date", "server"):

@@ -1,0 +1,126 @@
+"""Copy the sessions of Django's ``db``/``cached_db`` engines into the DynamoDB table.
+
+Each session keeps its key, its encoded data (both engines encode the same way) and its
+expiry, so users stay logged in when SESSION_ENGINE is switched. Every write is conditional:
+it creates the item, or replaces one that expires earlier; a session already in DynamoDB that
+expires at the same time or later (copied before, or used since the switch) is left alone. That
+makes a re-run harmless, and ``start_after`` resumes a long run where it stopped (rows go in
+key order, a batch at a time).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import SESSION_KEY as AUTH_USER_KEY
+from django.contrib.sessions.backends.base import SessionBase
+from django.utils import timezone
+from pynamodb.exceptions import PynamoDBException
+
+from pynamo_sessions import conf, keys, models
+from pynamo_sessions.exceptions import is_condition_failure, storage_error
+
+Row = tuple[str, str, datetime]  # session key, encoded data, expiry
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Counts so far; ``last_key`` is the key to pass as ``start_after`` to resume."""
+
+    copied: int = 0
+    kept_newer: int = 0
+    invalid_key: int = 0
+    too_large: int = 0
+    expired: int = 0
+    last_key: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def done(self) -> int:
+        return self.copied + self.kept_newer + self.invalid_key + self.too_large
+
+
+def db_rows(*, start_after: str | None = None, batch_size: int = 1000) -> Iterator[list[Row]]:
+    """Live rows of django_session in key order, a batch at a time."""
+    from django.contrib.sessions.models import Session
+
+    now = timezone.now()
+    last = start_after
+    while True:
+        query = Session.objects.filter(expire_date__gt=now).order_by("session_key")
+        if last is not None:
+            query = query.filter(session_key__gt=last)
+        batch = list(query.values_list("session_key", "session_data", "expire_date")[:batch_size])
+        if not batch:
+            return
+        yield batch
+        last = batch[-1][0]
+
+
+def expired_db_rows() -> int:
+    from django.contrib.sessions.models import Session
+
+    return Session.objects.filter(expire_date__lte=timezone.now()).count()
+
+
+def import_sessions(
+    batches: Iterator[list[Row]],
+    *,
+    decoder: SessionBase,
+    dry_run: bool = False,
+    workers: int = 8,
+    progress: Callable[[Progress], None] | None = None,
+) -> Progress:
+    """Write each row's session to DynamoDB; ``decoder`` reads user ids when users are tracked."""
+    snapshot = conf.current()
+    model = models.bound_model()
+    state = Progress()
+    lock = threading.Lock()
+    started = time.perf_counter()
+
+    def count(**counts: int) -> None:
+        nonlocal state
+        with lock:
+            state = replace(state, **{k: getattr(state, k) + v for k, v in counts.items()})
+
+    def copy(row: Row) -> None:
+        session_key, data, expire_date = row
+        if not keys.is_valid(session_key):
+            count(invalid_key=1)
+            return
+        expires = timezone.make_aware(expire_date) if timezone.is_naive(expire_date) else expire_date
+        attributes: dict[str, Any] = {"data": data, "expires": expires}
+        if snapshot.track_users:
+            user_id = decoder.decode(data).get(AUTH_USER_KEY)
+            if user_id is not None:
+                attributes.update(user_id=str(user_id), updated=int(time.time()))
+        item = model(keys.item_key(session_key, hashed=snapshot.hash_keys), **attributes)
+        if item.size() > models.ITEM_SIZE_LIMIT:
+            count(too_large=1)
+            return
+        if dry_run:
+            count(copied=1)
+            return
+        try:
+            item.save(condition=model.must_not_exist | (model.expires < expires))
+        except PynamoDBException as exc:
+            if is_condition_failure(exc):
+                count(kept_newer=1)
+                return
+            raise storage_error("PutItem", snapshot.table_name, exc) from exc
+        count(copied=1)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="importsessions") as pool:
+        for batch in batches:
+            # A whole batch is written before the next starts, so last_key is a safe resume point.
+            list(pool.map(copy, batch))
+            state = replace(state, last_key=batch[-1][0], seconds=time.perf_counter() - started)
+            if progress:
+                progress(state)
+    return replace(state, seconds=time.perf_counter() - started)

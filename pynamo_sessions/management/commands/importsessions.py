@@ -1,0 +1,60 @@
+"""``manage.py importsessions``: copy Django db/cached_db sessions into DynamoDB before switching."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from pynamo_sessions import importing
+from pynamo_sessions.backends.dynamodb import SessionStore
+from pynamo_sessions.exceptions import PynamoSessionsError
+
+SOURCES = ("db", "cached_db")
+
+
+class Command(BaseCommand):
+    help = (
+        "Copy the live sessions of Django's db or cached_db engine (the django_session table) into "
+        "the DynamoDB sessions table, keeping keys, data and expiry. Safe to re-run; --start-after resumes."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--from", dest="source", choices=SOURCES, default="db",
+                            help="The engine the sessions come from (both keep them in django_session).")
+        parser.add_argument("--dry-run", action="store_true", help="Count what would be copied; write nothing.")
+        parser.add_argument("--start-after", metavar="KEY", help="Resume after this session key.")
+        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument("--workers", type=int, default=8, help="Parallel writes (default 8).")
+
+    def handle(self, *args: Any, source: str, dry_run: bool, start_after: str | None, batch_size: int,
+               workers: int, verbosity: int, **options: Any) -> None:
+        if batch_size < 1 or workers < 1:
+            raise CommandError(f"--batch-size and --workers must be at least 1; got {batch_size} and {workers}.")
+        show_progress = verbosity >= 1 and self.stdout.isatty()
+        try:
+            result = importing.import_sessions(
+                importing.db_rows(start_after=start_after, batch_size=batch_size),
+                decoder=SessionStore(), dry_run=dry_run, workers=workers,
+                progress=self._progress if show_progress else None,
+            )
+        except PynamoSessionsError as exc:
+            raise CommandError(f"{exc} Resume with --start-after to skip what was done.") from exc
+        if verbosity < 1:
+            return
+        if show_progress:
+            self.stdout.write("")
+        verb = "Would copy" if dry_run else "Copied"
+        self.stdout.write(
+            f"{verb} {result.copied:,} sessions from {source} in {result.seconds:.1f}s; "
+            f"kept {result.kept_newer:,} already in DynamoDB with the same or a later expiry; "
+            f"skipped {importing.expired_db_rows():,} expired, {result.invalid_key:,} with keys "
+            f"pynamo_sessions does not accept and {result.too_large:,} over 400 KB."
+        )
+        if result.last_key:
+            self.stdout.write(f"Last key: {result.last_key}")
+
+    def _progress(self, progress: importing.Progress) -> None:
+        rate = progress.done / progress.seconds if progress.seconds else 0
+        self.stdout.write(f"\r{progress.done:,} sessions done ({rate:,.0f}/s)", ending="")
+        self.stdout.flush()

@@ -1,0 +1,129 @@
+"""A user's sessions: list them and log them out, through the user index, without a scan.
+
+With DYNAMODB_SESSIONS_TRACK_USERS on, every session of a logged-in user carries the user's id
+in its own attribute, and a sparse global secondary index on it lists them in one query.
+Revoking deletes through the session engine's own delete path (clearing the cache of the cached
+engine too), so a request in flight on a revoked session gets SessionInterrupted when it tries
+to save, instead of bringing the session back.
+
+    from pynamo_sessions import users
+
+    users.list_sessions(request.user.pk)
+    users.revoke_all(request.user.pk, keep=request.session)   # "log out other devices"
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import import_module
+from typing import Any
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.core.exceptions import ImproperlyConfigured
+from pynamodb.exceptions import PynamoDBException
+
+from pynamo_sessions import conf, keys, models
+from pynamo_sessions.exceptions import storage_error
+
+
+@dataclass(frozen=True)
+class UserSession:
+    """One live session of a user.
+
+    ``key`` is what the session is stored under: the session key itself, or its HMAC when
+    DYNAMODB_SESSIONS_HASH_KEYS is on. Pass it to ``revoke``.
+    """
+
+    key: str
+    expires: datetime
+    last_seen: datetime | None
+    user_agent: str | None
+    ip_address: str | None
+
+
+def _tracked_model() -> type[models.SessionItem]:
+    if not conf.current().track_users:
+        raise ImproperlyConfigured(
+            "Listing and revoking a user's sessions needs DYNAMODB_SESSIONS_TRACK_USERS = True "
+            "(then run `python manage.py createsessiontable` to add the user index)."
+        )
+    return models.bound_model()
+
+
+def _engine() -> Any:
+    if settings.SESSION_ENGINE not in conf.ENGINES:
+        raise ImproperlyConfigured(
+            f"SESSION_ENGINE is {settings.SESSION_ENGINE!r}; per-user sessions need "
+            "'pynamo_sessions.backends.dynamodb' or '...cached_dynamodb'."
+        )
+    return import_module(settings.SESSION_ENGINE).SessionStore()
+
+
+def _query(user_id: Any) -> list[models.SessionItem]:
+    model = _tracked_model()
+    snapshot = conf.current()
+    try:
+        return list(model.by_user.query(str(user_id)))  # type: ignore[attr-defined]
+    except PynamoDBException as exc:
+        raise storage_error("Query", snapshot.table_name, exc) from exc
+
+
+def list_sessions(user_id: Any) -> list[UserSession]:
+    """The user's live sessions, most recently used first. Expired items are left out even
+    when DynamoDB's TTL has not deleted them yet."""
+    now = datetime.now(UTC)
+    sessions = [
+        UserSession(
+            key=item.key,
+            expires=item.expires,
+            last_seen=datetime.fromtimestamp(item.updated, UTC) if item.updated else None,
+            user_agent=item.user_agent,
+            ip_address=item.ip_address,
+        )
+        for item in _query(user_id)
+        if item.expires > now
+    ]
+    sessions.sort(key=lambda s: s.last_seen or s.expires, reverse=True)
+    return sessions
+
+
+def current_key(session: SessionBase) -> str | None:
+    """What ``session`` is stored under, to compare with ``UserSession.key``."""
+    if session.session_key is None:
+        return None
+    return keys.item_key(session.session_key, hashed=conf.current().hash_keys)
+
+
+def revoke(user_id: Any, key: str) -> bool:
+    """Log one session of the user out; False when the user has no such session."""
+    if key not in {item.key for item in _query(user_id)}:
+        return False
+    _engine().delete_item(key)
+    return True
+
+
+def revoke_all(user_id: Any, *, keep: SessionBase | None = None) -> int:
+    """Log the user out everywhere (but in ``keep``, the current session, if given)."""
+    spared = current_key(keep) if keep is not None else None
+    engine = _engine()
+    revoked = 0
+    for item in _query(user_id):
+        if item.key != spared:
+            engine.delete_item(item.key)
+            revoked += 1
+    return revoked
+
+
+def logout_on_password_change(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """``post_save`` receiver: a user whose password changed is logged out everywhere.
+
+    Connected by the app when DYNAMODB_SESSIONS_LOGOUT_ON_PASSWORD_CHANGE is on. Django's
+    ``set_password`` keeps the new raw password in ``_password`` until the save is over, so a
+    password change is told from any other save without a query. The session that changes the
+    password survives when the view calls ``update_session_auth_hash`` (Django's own views
+    do), which moves it to a new key.
+    """
+    if getattr(instance, "_password", None) is not None and instance.pk is not None:
+        revoke_all(instance.pk)

@@ -1,0 +1,108 @@
+"""importsessions: Django db/cached_db sessions copied into DynamoDB, users stay logged in."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.contrib.sessions.backends.db import SessionStore as DbStore
+from django.contrib.sessions.models import Session
+from django.core.management import call_command
+from django.utils import timezone
+
+from pynamo_sessions.backends.dynamodb import SessionStore
+from pynamo_sessions.keys import item_key
+from tests.helpers import count_calls
+
+pytestmark = pytest.mark.django_db
+
+
+def make_db_sessions(live: int, expired: int = 0) -> list[str]:
+    """Rows in a real SQLite django_session table, as Django's db engine writes them."""
+    encoder = DbStore()
+    now = timezone.now()
+    rows = []
+    for i in range(live + expired):
+        key = secrets.token_hex(16)
+        age = timedelta(days=1) if i < live else -timedelta(minutes=1)
+        rows.append(Session(session_key=key, session_data=encoder.encode({"_auth_user_id": str(i), "n": i}),
+                            expire_date=now + age))
+    Session.objects.bulk_create(rows, batch_size=500)
+    return [r.session_key for r in rows[:live]]
+
+
+def test_thousands_of_sessions_are_copied_and_users_stay_logged_in(raw: Any, settings: Any) -> None:
+    live = make_db_sessions(3000, expired=200)
+    out = StringIO()
+    call_command("importsessions", stdout=out)
+    summary = out.getvalue()
+    assert "Copied 3,000 sessions from db" in summary
+    assert "skipped 200 expired" in summary
+    for i in (0, 1234, 2999):
+        key = live[i]
+        assert SessionStore(key).load() == {"_auth_user_id": str(i), "n": i}
+        db_expiry = Session.objects.get(session_key=key).expire_date
+        stored = raw.get_item(TableName=settings.DYNAMODB_SESSIONS_TABLE, Key={"id": {"S": key}})["Item"]
+        assert int(stored["ttl"]["N"]) == int(db_expiry.timestamp())
+    # and through a request: the session cookie Django's db engine issued still works
+    from django.test import Client
+
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = live[42]
+    assert client.get("/read/").json()["data"]["n"] == 42
+
+
+def test_rerun_is_idempotent_and_never_overwrites_newer_sessions(settings: Any) -> None:
+    live = make_db_sessions(50)
+    call_command("importsessions", stdout=StringIO())
+    used = SessionStore(live[0])
+    used["n"] = "changed in DynamoDB after the switch"
+    used.save()
+    out = StringIO()
+    call_command("importsessions", stdout=out)
+    assert "Copied 0 sessions" in out.getvalue() and "kept 50 already in DynamoDB" in out.getvalue()
+    assert SessionStore(live[0]).load()["n"] == "changed in DynamoDB after the switch"
+
+
+def test_dry_run_writes_nothing() -> None:
+    live = make_db_sessions(20)
+    out = StringIO()
+    with count_calls() as calls:
+        call_command("importsessions", "--dry-run", stdout=out)
+    assert "Would copy 20 sessions" in out.getvalue()
+    assert calls == {}
+    assert SessionStore(live[0]).load() == {}
+
+
+def test_resume_after_a_key() -> None:
+    live = sorted(make_db_sessions(30))
+    out = StringIO()
+    call_command("importsessions", "--start-after", live[9], "--batch-size", "7", stdout=out)
+    assert "Copied 20 sessions" in out.getvalue()
+    assert f"Last key: {live[-1]}" in out.getvalue()
+    assert SessionStore(live[9]).load() == {}
+    assert SessionStore(live[10]).load() != {}
+
+
+def test_keys_we_do_not_accept_are_counted_not_copied() -> None:
+    Session.objects.create(session_key="UPPER-case-key-" + "x" * 10, session_data="x",
+                           expire_date=timezone.now() + timedelta(days=1))
+    out = StringIO()
+    call_command("importsessions", stdout=out)
+    assert "1 with keys pynamo_sessions does not accept" in out.getvalue()
+
+
+def test_hashed_keys_and_user_tracking_apply_to_imported_sessions(settings: Any, own_table: str) -> None:
+    from pynamo_sessions import create_table, users
+
+    settings.DYNAMODB_SESSIONS_HASH_KEYS = True
+    settings.DYNAMODB_SESSIONS_TRACK_USERS = True
+    create_table()
+    live = make_db_sessions(5)
+    call_command("importsessions", "--from", "cached_db", stdout=StringIO())
+    [listed] = users.list_sessions("3")
+    assert listed.key == item_key(live[3], hashed=True)
+    assert SessionStore(live[3]).load()["n"] == 3
