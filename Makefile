@@ -10,15 +10,18 @@ VENV_DJ52 := .venv/dj52
 VENV_DJ6 := .venv/dj6
 JAR_STAMP := .cache/dynamodb-local/.fetched
 
-.PHONY: demo test test-dj52 test-dj6 lint bench clean
+.PHONY: demo test test-dj52 test-dj6 lint bench chromium clean
 
 test: lint test-dj52 test-dj6
 
-test-dj52: $(VENV_DJ52)/.installed $(JAR_STAMP)
+test-dj52: $(VENV_DJ52)/.installed $(JAR_STAMP) chromium
 	$(VENV_DJ52)/bin/python -m pytest $(PYTEST_ARGS)
 
-test-dj6: $(VENV_DJ6)/.installed $(JAR_STAMP)
+test-dj6: $(VENV_DJ6)/.installed $(JAR_STAMP) chromium
 	$(VENV_DJ6)/bin/python -m pytest $(PYTEST_ARGS)
+
+chromium:
+	scripts/ensure-chromium
 
 lint: $(VENV_DJ52)/.installed
 	$(VENV_DJ52)/bin/ruff check pynamo_sessions tests bench demo
@@ -34,13 +37,15 @@ bench: $(VENV_DJ52)/.installed $(JAR_STAMP)
 $(VENV_DJ52)/.installed: setup.cfg pyproject.toml
 	rm -rf $(VENV_DJ52)
 	$(PYTHON311) -m venv $(VENV_DJ52)
-	$(VENV_DJ52)/bin/pip install --quiet --disable-pip-version-check -e ".[test,dev]" "django>=5.2,<6"
+	$(VENV_DJ52)/bin/pip install --disable-pip-version-check -e ".[test,dev]" "django>=5.2,<6" \
+		> $(VENV_DJ52)/pip.log 2>&1 || (cat $(VENV_DJ52)/pip.log; exit 1)
 	touch $@
 
 $(VENV_DJ6)/.installed: setup.cfg pyproject.toml
 	rm -rf $(VENV_DJ6)
 	$(PYTHON313) -m venv $(VENV_DJ6)
-	$(VENV_DJ6)/bin/pip install --quiet --disable-pip-version-check -e ".[test]" "django>=6,<7"
+	$(VENV_DJ6)/bin/pip install --disable-pip-version-check -e ".[test]" "django>=6,<7" \
+		> $(VENV_DJ6)/pip.log 2>&1 || (cat $(VENV_DJ6)/pip.log; exit 1)
 	touch $@
 
 $(JAR_STAMP): $(VENV_DJ52)/.installed

@@ -1,0 +1,139 @@
+"""The demo site, started by demo/run.py as a newcomer would, driven in headless Chromium.
+
+The browser keeps and sends the session cookie itself; every step is checked against the item
+in DynamoDB Local. Chromium and ChromeDriver are Debian's (scripts/ensure-chromium).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from pynamo_sessions.testing import free_port, wait_until_up
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parent.parent
+TABLE = "demo-browser-test"
+
+
+@pytest.fixture(scope="module")
+def demo_site(dynamodb_local: str) -> Iterator[str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DYNAMODB_REGION")}
+    env.update(DYNAMODB_ENDPOINT=dynamodb_local, DEMO_SESSIONS_TABLE=TABLE, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "demo/run.py", "--port", str(port)], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_up(url, time.monotonic() + 60)
+    except Exception:
+        process.kill()
+        raise AssertionError(process.communicate()[0].decode()) from None
+    yield url
+    process.send_signal(signal.SIGINT)  # Ctrl-C
+    output = process.communicate(timeout=20)[0].decode()
+    assert process.returncode == 0, output
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and chromedriver, "run scripts/ensure-chromium (make test does) to install Chromium"
+    options = Options()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def submit(browser: webdriver.Chrome, element_id: str) -> None:
+    """Click a form's button and wait for the page the redirect leads to."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, element_id).click()
+    WebDriverWait(browser, 15).until(staleness_of(page))
+
+
+def text(browser: webdriver.Chrome, element_id: str) -> str:
+    return browser.find_element(By.ID, element_id).text
+
+
+def session_cookie(browser: webdriver.Chrome) -> dict[str, Any]:
+    cookie = browser.get_cookie("sessionid")
+    assert cookie is not None
+    return cookie
+
+
+def stored(raw: Any, key: str) -> dict[str, Any] | None:
+    return raw.get_item(TableName=TABLE, Key={"id": {"S": key}}, ConsistentRead=True).get("Item")  # type: ignore[no-any-return]
+
+
+def test_the_demo_in_a_real_browser(demo_site: str, browser: webdriver.Chrome, raw: Any) -> None:
+    browser.get(demo_site)
+    assert text(browser, "visits") == "1"
+    first_key = session_cookie(browser)["value"]
+    assert stored(raw, first_key) is not None
+
+    # The counter survives reloads: the browser sends the cookie, DynamoDB has the count.
+    browser.refresh()
+    browser.refresh()
+    assert text(browser, "visits") == "3"
+    assert session_cookie(browser)["value"] == first_key
+
+    # The raw item panel shows what the table holds.
+    assert text(browser, "session-key") == first_key
+    shown = {row.get_attribute("data-attribute") for row in browser.find_elements(By.CSS_SELECTOR, "#raw tbody tr")}
+    item = stored(raw, first_key)
+    assert item is not None and shown == set(item) == {"id", "ttl", "session_data"}
+    countdown = browser.find_element(By.ID, "countdown")
+    assert int(countdown.get_attribute("data-ttl") or 0) <= int(item["ttl"]["N"])
+    assert countdown.text.startswith("in ")
+    assert int(text(browser, "item-size")) > 0
+
+    # A cart: add, add, remove; it persists across a reload.
+    for product in ("mug", "mug", "tea"):
+        Select(browser.find_element(By.ID, "product")).select_by_value(product)
+        submit(browser, "add")
+    submit(browser, "remove-tea")
+    browser.refresh()
+    items = browser.find_elements(By.CSS_SELECTOR, "#cart-items li")
+    assert [(li.get_attribute("data-product"), li.find_element(By.CLASS_NAME, "count").text) for li in items] == [
+        ("mug", "2")
+    ]
+
+    # Log in with "remember me": a new key (cycle_key), the old item gone, a 30-day cookie.
+    browser.find_element(By.ID, "name").send_keys("Ada")
+    browser.find_element(By.ID, "remember").click()
+    submit(browser, "login")
+    assert text(browser, "user") == "Ada"
+    login_cookie = session_cookie(browser)
+    assert login_cookie["value"] != first_key
+    assert stored(raw, first_key) is None
+    assert login_cookie["expiry"] > time.time() + 29 * 24 * 3600
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#cart-items li")) == 1  # the cart came along
+
+    # Log out: the session is flushed and the next page runs on a brand-new key.
+    submit(browser, "logout")
+    assert text(browser, "visits") == "1"
+    assert browser.find_elements(By.ID, "cart-empty")
+    assert session_cookie(browser)["value"] not in (first_key, login_cookie["value"])
+    assert stored(raw, login_cookie["value"]) is None
