@@ -24,7 +24,7 @@ chromium:
 	scripts/ensure-chromium
 
 lint: $(VENV_DJ52)/.installed
-	$(VENV_DJ52)/bin/ruff check pynamo_sessions tests bench demo
+	$(VENV_DJ52)/bin/ruff check pynamo_sessions tests bench demo conftest.py
 	$(VENV_DJ52)/bin/mypy
 
 demo: $(VENV_DJ52)/.installed $(JAR_STAMP)

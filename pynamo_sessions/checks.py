@@ -17,9 +17,14 @@ from pynamo_sessions.exceptions import PynamoSessionsError
 DOCS = "See the pynamo_sessions README, section 'Settings'."
 
 
+TAG = "pynamo_sessions"  # `manage.py check --tag pynamo_sessions [--deploy]` runs ours only
+
+
 def register() -> None:
-    checks.register(check_settings, checks.Tags.compatibility)
-    checks.register(check_table, checks.Tags.database, deploy=True)
+    checks.register(check_settings, TAG)
+    # Not Tags.database: Django runs those only when asked for a database alias, and this
+    # checks DynamoDB, not a relational database.
+    checks.register(check_table, TAG, deploy=True)
 
 
 def _error(msg: str, hint: str, id: str) -> checks.Error:
