@@ -306,6 +306,21 @@ def test_hashed_sessions_survive_a_secret_key_rotation_with_fallbacks(hashed: No
         assert SessionStore(key).load() == {}  # without the fallback, the session is gone
 
 
+def test_cycle_key_after_a_rotation_retires_the_old_item(hashed: None) -> None:
+    with override_settings(SECRET_KEY="old-secret"):
+        store = SessionStore()
+        store["a"] = 1
+        store.save()
+    old_key = store.session_key
+    with override_settings(SECRET_KEY="new-secret", SECRET_KEY_FALLBACKS=["old-secret"]):
+        login = SessionStore(old_key)
+        login.load()
+        login.cycle_key()  # login: the pre-login key must stop working
+        login.save()
+        assert SessionStore(old_key).load() == {}
+        assert SessionStore(login.session_key).load() == {"a": 1}
+
+
 # 6. Least privilege ------------------------------------------------------------------------
 
 def test_request_path_uses_only_get_put_delete(proxy: FaultProxy, settings: Any) -> None:

@@ -20,6 +20,7 @@ from django.core.cache import caches
 
 from pynamo_sessions import conf, keys
 from pynamo_sessions.backends.dynamodb import SessionStore as DynamoDBStore
+from pynamo_sessions.backends.dynamodb import Stored
 
 logger = logging.getLogger("pynamo_sessions")
 
@@ -48,10 +49,10 @@ class SessionStore(DynamoDBStore):
                 item_key, encoded, expires = cached
                 # The cache entry expires with the session, but a clock or a timeout may lag.
                 if expires.timestamp() > time.time():
-                    self._loaded = (session_key, item_key, encoded, expires)
+                    self._remember(Stored(session_key, item_key, encoded, expires))
                     return self.decode(encoded)
         data = super().load()
-        self._cache_loaded()
+        self._cache_stored()
         return data
 
     def save(self, must_create: bool = False) -> None:
@@ -61,21 +62,21 @@ class SessionStore(DynamoDBStore):
             if self.session_key is not None:
                 self._cache_call("delete", self._cache_key(self.session_key))
             raise
-        self._cache_loaded()
+        self._cache_stored()
 
     def delete_item(self, item_key: str) -> None:
         super().delete_item(item_key)
         self._cache_call("delete", self.cache_key_prefix + item_key)
 
-    def _cache_loaded(self) -> None:
+    def _cache_stored(self) -> None:
         """Put what DynamoDB holds for this session into the cache, until it expires."""
-        loaded = self._loaded
-        if loaded is None or loaded[0] != self.session_key:
+        stored = self._stored
+        if stored is None or stored.session_key != self.session_key:
             return
-        session_key, item_key, encoded, expires = loaded
-        timeout = int(expires.timestamp() - time.time())
+        timeout = int(stored.expires.timestamp() - time.time())
         if timeout > 0:
-            self._cache_call("set", self._cache_key(session_key), (item_key, encoded, expires), timeout)
+            value = (stored.item_key, stored.data, stored.expires)
+            self._cache_call("set", self._cache_key(stored.session_key), value, timeout)
 
     def _cache_call(self, method: str, *args: Any) -> Any:
         try:

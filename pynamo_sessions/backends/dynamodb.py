@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,16 @@ from pynamo_sessions.exceptions import (
 logger = logging.getLogger("pynamo_sessions")
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What DynamoDB holds for one session, as this store last read or wrote it."""
+
+    session_key: str
+    item_key: str  # the key itself, its HMAC, or after a SECRET_KEY rotation an HMAC under a fallback
+    data: str  # encoded
+    expires: datetime
+
+
 def _aware(value: datetime) -> datetime:
     # With USE_TZ=False Django hands out naive local times, which TTLAttribute refuses.
     return timezone.make_aware(value) if timezone.is_naive(value) else value
@@ -45,9 +56,12 @@ class SessionStore(SessionBase):
     client_info: tuple[str, str] | None = None
 
     def __init__(self, session_key: str | None = None) -> None:
-        # What was read for this store's key: the item key it lives under (an HMAC under a
-        # retired SECRET_KEY after a rotation), its encoded data and its expiry.
-        self._loaded: tuple[str, str, str, datetime] | None = None
+        # The last item read or written (the touch interval compares with it), and where each
+        # session key this store has met lives: cycle_key deletes the old key's item after the
+        # new one is written, and after a SECRET_KEY rotation that item may sit under an HMAC
+        # that the current secret does not give.
+        self._stored: Stored | None = None
+        self._item_keys: dict[str, str] = {}
         super().__init__(session_key)
 
     @classmethod
@@ -68,10 +82,12 @@ class SessionStore(SessionBase):
         return self._get_new_session_key()
 
     def _item_key(self, session_key: str, snapshot: conf.Snapshot) -> str:
-        loaded = self._loaded
-        if loaded is not None and loaded[0] == session_key:
-            return loaded[1]
-        return keys.item_key(session_key, hashed=snapshot.hash_keys)
+        known = self._item_keys.get(session_key)
+        return known if known is not None else keys.item_key(session_key, hashed=snapshot.hash_keys)
+
+    def _remember(self, stored: Stored) -> None:
+        self._stored = stored
+        self._item_keys[stored.session_key] = stored.item_key
 
     # Reading ----------------------------------------------------------------------------
 
@@ -118,7 +134,7 @@ class SessionStore(SessionBase):
             # session under a fresh key (no session fixation).
             self._session_key = None
             return {}
-        self._loaded = (session_key, item.key, item.data, item.expires)
+        self._remember(Stored(session_key, item.key, item.data, item.expires))
         return self.decode(item.data)
 
     def exists(self, session_key: str | None) -> bool:
@@ -132,9 +148,9 @@ class SessionStore(SessionBase):
             try:
                 self.save(must_create=True)
             except CreateError:
-                # 160 random bits make this all but impossible; if it happens, the condition
-                # kept the other session intact and a new key is drawn.
-                logger.warning("New session key collided with a live session; drawing another.")
+                # 32 random characters make this all but impossible (or an expired item that TTL
+                # has not removed yet holds the key); the condition kept that item intact.
+                logger.warning("New session key collided with a stored session; drawing another.")
                 continue
             self.modified = True
             return
@@ -179,18 +195,18 @@ class SessionStore(SessionBase):
             raise error from exc
         usage.report("PutItem", snapshot.table_name, started, "ok",
                      usage.consumed_capacity(response), snapshot=snapshot)
-        self._loaded = (session_key, item.key, item.data, item.expires)
+        self._remember(Stored(session_key, item.key, item.data, item.expires))
 
     def _touch_can_wait(
         self, data: dict[str, Any], expires: datetime, snapshot: conf.Snapshot
     ) -> bool:
         """With a touch interval, skip a write that would only slide the expiry a little."""
-        loaded = self._loaded
-        if not snapshot.touch_interval or loaded is None or loaded[0] != self.session_key:
+        stored = self._stored
+        if not snapshot.touch_interval or stored is None or stored.session_key != self.session_key:
             return False
-        ahead = (expires - loaded[3]).total_seconds()
+        ahead = (expires - stored.expires).total_seconds()
         # Only ever skip a small step forward: a shorter expiry (set_expiry) is always written.
-        return 0 <= ahead < snapshot.touch_interval and self.decode(loaded[2]) == data
+        return 0 <= ahead < snapshot.touch_interval and self.decode(stored.data) == data
 
     def _user_attributes(self, data: dict[str, Any], snapshot: conf.Snapshot) -> dict[str, Any]:
         user_id = data.get(AUTH_USER_KEY)
@@ -209,8 +225,9 @@ class SessionStore(SessionBase):
         if not keys.is_valid(session_key):
             return
         self.delete_item(self._item_key(session_key, conf.current()))
-        if self._loaded is not None and self._loaded[0] == session_key:
-            self._loaded = None
+        self._item_keys.pop(session_key, None)
+        if self._stored is not None and self._stored.session_key == session_key:
+            self._stored = None
 
     def delete_item(self, item_key: str) -> None:
         """Delete the session stored under ``item_key`` (the key, or its HMAC when hashed)."""
