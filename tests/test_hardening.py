@@ -150,7 +150,7 @@ def test_fault_on_read_raises_ours_after_the_configured_retries_and_loses_nothin
     assert info.value.code == code and info.value.operation == "GetItem"
     assert "GetItem on DynamoDB table" in str(info.value)
     assert elapsed < 8  # bounded by (1 + retries) x timeouts plus backoff, never hanging
-    assert any("Session read failed" in r.message for r in caplog.records)
+    assert any("Session GetItem failed" in r.getMessage() for r in caplog.records)
     proxy.fault = faultproxy.PASS
     assert SessionStore(key).load() == {"cart": ["book"]}
 
@@ -334,3 +334,24 @@ def test_request_path_uses_only_get_put_delete(proxy: FaultProxy, settings: Any)
     client.get("/read/", HTTP_COOKIE="sessionid=" + "q" * 32)
     models.warm_up()
     assert set(proxy.operations) == {"GetItem", "PutItem", "DeleteItem"}
+
+
+def test_the_app_builds_the_client_before_the_first_request(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.apps import apps
+
+    settings.DYNAMODB_SESSIONS_CONNECT_TIMEOUT = 0.9  # a fresh bound model, with no client yet
+    created = []
+    original = botocore.session.Session.create_client
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        created.append(threading.current_thread().name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", counting)
+    apps.get_app_config("pynamo_sessions").ready()
+    for thread in threading.enumerate():
+        if thread.name == "pynamo_sessions-warm-up":
+            thread.join()
+    assert created == ["pynamo_sessions-warm-up"]
+    Client().get("/increment/")
+    assert created == ["pynamo_sessions-warm-up"]  # the first request built nothing

@@ -26,6 +26,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from pynamo_sessions import cleanup, conf, keys, models, usage
 from pynamo_sessions.exceptions import (
+    SessionStorageError,
     SessionTooLarge,
     is_condition_failure,
     storage_error,
@@ -42,6 +43,14 @@ class Stored:
     item_key: str  # the key itself, its HMAC, or after a SECRET_KEY rotation an HMAC under a fallback
     data: str  # encoded
     expires: datetime
+
+
+def _failed(operation: str, started: float, exc: PynamoDBException, snapshot: conf.Snapshot) -> SessionStorageError:
+    """Report and log a failed call; return the error to raise in its place."""
+    usage.report(operation, snapshot.table_name, started, "error", snapshot=snapshot)
+    error = storage_error(operation, snapshot.table_name, exc)
+    logger.error("Session %s failed: %s", operation, error)
+    return error
 
 
 def _aware(value: datetime) -> datetime:
@@ -117,10 +126,7 @@ class SessionStore(SessionBase):
                          snapshot=snapshot)
             return None
         except PynamoDBException as exc:
-            usage.report("GetItem", snapshot.table_name, started, "error", snapshot=snapshot)
-            error = storage_error("GetItem", snapshot.table_name, exc)
-            logger.error("Session read failed: %s", error)
-            raise error from exc
+            raise _failed("GetItem", started, exc, snapshot) from exc
         if usage.wanted(snapshot):
             capacity = models.capacity_units(item.size(), consistent=snapshot.consistent_read)
             usage.report("GetItem", snapshot.table_name, started, "ok", capacity, snapshot=snapshot)
@@ -189,10 +195,7 @@ class SessionStore(SessionBase):
                 logger.info("Session %s was deleted by another request; not saving it.",
                             keys.redact(session_key))
                 raise UpdateError from exc
-            usage.report("PutItem", snapshot.table_name, started, "error", snapshot=snapshot)
-            error = storage_error("PutItem", snapshot.table_name, exc)
-            logger.error("Session write failed: %s", error)
-            raise error from exc
+            raise _failed("PutItem", started, exc, snapshot) from exc
         usage.report("PutItem", snapshot.table_name, started, "ok",
                      usage.consumed_capacity(response), snapshot=snapshot)
         self._remember(Stored(session_key, item.key, item.data, item.expires))
@@ -237,10 +240,7 @@ class SessionStore(SessionBase):
         try:
             response = model(item_key).delete()
         except PynamoDBException as exc:
-            usage.report("DeleteItem", snapshot.table_name, started, "error", snapshot=snapshot)
-            error = storage_error("DeleteItem", snapshot.table_name, exc)
-            logger.error("Session delete failed: %s", error)
-            raise error from exc
+            raise _failed("DeleteItem", started, exc, snapshot) from exc
         usage.report("DeleteItem", snapshot.table_name, started, "ok",
                      usage.consumed_capacity(response), snapshot=snapshot)
 
