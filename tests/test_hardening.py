@@ -217,16 +217,23 @@ def test_logout_racing_a_save_never_revives_the_session() -> None:
     assert not SessionStore().exists(key)
 
 
-def test_threads_share_one_model_and_one_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    models.warm_up()
-    created = []
+@pytest.fixture
+def clients_built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the threads that build a botocore client from now on."""
+    built: list[str] = []
     original = botocore.session.Session.create_client
 
     def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
-        created.append(args)
+        built.append(threading.current_thread().name)
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(botocore.session.Session, "create_client", counting)
+    return built
+
+
+def test_threads_share_one_model_and_one_client(clients_built: list[str]) -> None:
+    models.warm_up()
+    clients_built.clear()
     errors: list[BaseException] = []
     keys: list[str] = []
 
@@ -249,7 +256,7 @@ def test_threads_share_one_model_and_one_client(monkeypatch: pytest.MonkeyPatch)
     for thread in threads:
         thread.join()
     assert errors == []
-    assert created == []  # no botocore client per thread, nor per request
+    assert clients_built == []  # no botocore client per thread, nor per request
     assert [SessionStore(k).load()["n"] for k in keys] == [15] * 16
 
 
@@ -289,12 +296,17 @@ def test_hashed_keys_through_the_whole_contract(hashed: None, raw_item: Any) -> 
         racing.save()
 
 
-def test_hashed_sessions_survive_a_secret_key_rotation_with_fallbacks(hashed: None, raw_item: Any) -> None:
+def saved_under_old_secret() -> str:
     with override_settings(SECRET_KEY="old-secret"):
         store = SessionStore()
         store["a"] = 1
         store.save()
-    key = store.session_key
+    assert store.session_key is not None
+    return store.session_key
+
+
+def test_hashed_sessions_survive_a_secret_key_rotation_with_fallbacks(hashed: None, raw_item: Any) -> None:
+    key = saved_under_old_secret()
     with override_settings(SECRET_KEY="new-secret", SECRET_KEY_FALLBACKS=["old-secret"]):
         rotated = SessionStore(key)
         assert rotated.load() == {"a": 1}
@@ -307,11 +319,7 @@ def test_hashed_sessions_survive_a_secret_key_rotation_with_fallbacks(hashed: No
 
 
 def test_cycle_key_after_a_rotation_retires_the_old_item(hashed: None) -> None:
-    with override_settings(SECRET_KEY="old-secret"):
-        store = SessionStore()
-        store["a"] = 1
-        store.save()
-    old_key = store.session_key
+    old_key = saved_under_old_secret()
     with override_settings(SECRET_KEY="new-secret", SECRET_KEY_FALLBACKS=["old-secret"]):
         login = SessionStore(old_key)
         login.load()
@@ -336,22 +344,14 @@ def test_request_path_uses_only_get_put_delete(proxy: FaultProxy, settings: Any)
     assert set(proxy.operations) == {"GetItem", "PutItem", "DeleteItem"}
 
 
-def test_the_app_builds_the_client_before_the_first_request(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_app_builds_the_client_before_the_first_request(settings: Any, clients_built: list[str]) -> None:
     from django.apps import apps
 
     settings.DYNAMODB_SESSIONS_CONNECT_TIMEOUT = 0.9  # a fresh bound model, with no client yet
-    created = []
-    original = botocore.session.Session.create_client
-
-    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
-        created.append(threading.current_thread().name)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(botocore.session.Session, "create_client", counting)
     apps.get_app_config("pynamo_sessions").ready()
     for thread in threading.enumerate():
         if thread.name == "pynamo_sessions-warm-up":
             thread.join()
-    assert created == ["pynamo_sessions-warm-up"]
+    assert clients_built == ["pynamo_sessions-warm-up"]
     Client().get("/increment/")
-    assert created == ["pynamo_sessions-warm-up"]  # the first request built nothing
+    assert clients_built == ["pynamo_sessions-warm-up"]  # the first request built nothing
