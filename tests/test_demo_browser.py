@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from pynamo_sessions.testing import free_port, wait_until_up
@@ -67,10 +67,16 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 
 def submit(browser: webdriver.Chrome, element_id: str) -> None:
-    """Click a form's button and wait for the page the redirect leads to."""
-    page = browser.find_element(By.TAG_NAME, "html")
+    """Click a form's button and wait until the page the redirect leads to has loaded.
+
+    A mark left on the old page's window is gone once a new page has replaced it; while the
+    browser is between pages, looking may fail, which only means: look again.
+    """
+    browser.execute_script("window.beforeSubmit = true;")
     browser.find_element(By.ID, element_id).click()
-    WebDriverWait(browser, 15).until(staleness_of(page))
+    WebDriverWait(browser, 15, ignored_exceptions=(WebDriverException,)).until(
+        lambda b: b.execute_script("return !window.beforeSubmit && document.readyState === 'complete';")
+    )
 
 
 def text(browser: webdriver.Chrome, element_id: str) -> str:
