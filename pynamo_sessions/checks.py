@@ -42,14 +42,10 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
         problem = setting.problem()
         if problem:
             messages.append(_error(problem, f"Fix {setting.name}: {setting.meaning}", "E001"))
-    names = [conf.conf.ATTR_ID, conf.conf.ATTR_TTL, conf.conf.ATTR_SESSION_DATA]
-    if conf.conf.TRACK_USERS:
-        names.append(conf.conf.ATTR_USER)
-    if all(isinstance(n, str) for n in names) and len(set(names)) != len(names):
+    clash = conf.attribute_name_clash()
+    if clash:
         messages.append(_error(
-            f"The session attribute names must differ; got {names!r}.",
-            "Give DYNAMODB_SESSIONS_ATTR_ID, _ATTR_TTL, _ATTR_SESSION_DATA and _ATTR_USER distinct values.",
-            "E002",
+            clash, "Give each attribute-name setting its own value.", "E002",
         ))
     if settings.SESSION_ENGINE not in conf.ENGINES:
         messages.append(_warning(

@@ -245,25 +245,31 @@ class Snapshot:
     metrics_callback: Any
 
 
+def attribute_name_clash() -> str | None:
+    """Why the attribute-name settings cannot share one item, or None when they can."""
+    names = [conf.ATTR_ID, conf.ATTR_TTL, conf.ATTR_SESSION_DATA]
+    if conf.TRACK_USERS:
+        names.append(conf.ATTR_USER)
+    if len(set(map(repr, names))) == len(names):
+        return None
+    return (
+        "DYNAMODB_SESSIONS_ATTR_ID, _ATTR_TTL, _ATTR_SESSION_DATA (and _ATTR_USER when "
+        f"tracking users) must all differ; got {names!r}."
+    )
+
+
 def problems() -> list[str]:
     """Every configuration problem, as full sentences; empty when all is well."""
     found = [p for s in Conf.settings() if (p := s.problem()) is not None]
-    attribute_names = [conf.ATTR_ID, conf.ATTR_TTL, conf.ATTR_SESSION_DATA]
-    if conf.TRACK_USERS:
-        attribute_names.append(conf.ATTR_USER)
-    if len(set(attribute_names)) != len(attribute_names):
-        found.append(
-            "DYNAMODB_SESSIONS_ATTR_ID, _ATTR_TTL, _ATTR_SESSION_DATA (and _ATTR_USER when "
-            f"tracking users) must all differ; got {attribute_names!r}."
-        )
-    return found
+    clash = attribute_name_clash()
+    return found if clash is None else [*found, clash]
 
 
 _snapshot: Snapshot | None = None
 
 
 def current() -> Snapshot:
-    """The validated settings; raises ImproperlyConfigured naming the first bad setting."""
+    """The validated settings; raises ImproperlyConfigured naming every bad setting."""
     global _snapshot
     snapshot = _snapshot
     if snapshot is None:

@@ -26,7 +26,7 @@ _NUMBER_SIZE = 21
 
 
 class SessionItem(Model):
-    """One session. The real attributes come from ``bind()``; these annotations type them.
+    """One session. The real attributes come from ``build()``; these annotations type them.
 
     ``key`` is the item's hash key: the session key itself, or its HMAC when
     DYNAMODB_SESSIONS_HASH_KEYS is on.
