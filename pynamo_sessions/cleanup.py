@@ -10,7 +10,6 @@ the scan and the delete stays.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +26,7 @@ from pynamo_sessions.exceptions import (
     is_condition_failure,
     storage_error,
 )
+from pynamo_sessions.tally import Tally
 
 logger = logging.getLogger("pynamo_sessions")
 
@@ -50,19 +50,6 @@ class Sweep:
     @property
     def rate(self) -> float:
         return self.deleted / self.seconds if self.seconds else 0.0
-
-
-class _Tally:
-    """Counts shared by the segment workers."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.sweep = Sweep()
-
-    def add(self, **counts: int) -> None:
-        with self.lock:
-            values = {k: getattr(self.sweep, k) + v for k, v in counts.items()}
-            self.sweep = replace(self.sweep, **values)
 
 
 def clear_expired(
@@ -89,7 +76,7 @@ def clear_expired(
             return Sweep(skipped=reason)
     model = models.bound_model()
     now = datetime.now(UTC)
-    tally = _Tally()
+    tally = Tally(Sweep())
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=segments, thread_name_prefix="clearsessions") as pool:
         futures = [
@@ -99,10 +86,10 @@ def clear_expired(
         while not all(f.done() for f in futures):
             time.sleep(interval if progress else 0.05)
             if progress:
-                progress(replace(tally.sweep, seconds=time.perf_counter() - started))
+                progress(replace(tally.value, seconds=time.perf_counter() - started))
         for future in futures:
             future.result()  # re-raise the first worker's error, if any
-    result = replace(tally.sweep, seconds=time.perf_counter() - started)
+    result = replace(tally.value, seconds=time.perf_counter() - started)
     logger.info(
         "clearsessions: %d expired sessions deleted, %d refreshed meanwhile and kept, in %.1fs.",
         result.deleted, result.refreshed, result.seconds,
@@ -116,7 +103,7 @@ def _sweep_segment(
     segment: int,
     total_segments: int,
     now: datetime,
-    tally: _Tally,
+    tally: Tally[Sweep],
 ) -> None:
     last_key: dict[str, Any] | None = None
     backoffs = 0
@@ -148,7 +135,7 @@ def _delete_if_expired(
     snapshot: conf.Snapshot,
     key: str,
     now: datetime,
-    tally: _Tally,
+    tally: Tally[Sweep],
 ) -> None:
     for backoff in range(MAX_BACKOFFS + 1):
         try:

@@ -10,7 +10,6 @@ key order, a batch at a time).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from pynamo_sessions import conf, keys, models
 from pynamo_sessions.exceptions import is_condition_failure, storage_error
+from pynamo_sessions.tally import Tally
 
 Row = tuple[str, str, datetime]  # session key, encoded data, expiry
 
@@ -80,19 +80,13 @@ def import_sessions(
     """Write each row's session to DynamoDB; ``decoder`` reads user ids when users are tracked."""
     snapshot = conf.current()
     model = models.bound_model()
-    state = Progress()
-    lock = threading.Lock()
+    tally = Tally(Progress())
     started = time.perf_counter()
-
-    def count(**counts: int) -> None:
-        nonlocal state
-        with lock:
-            state = replace(state, **{k: getattr(state, k) + v for k, v in counts.items()})
 
     def copy(row: Row) -> None:
         session_key, data, expire_date = row
         if not keys.is_valid(session_key):
-            count(invalid_key=1)
+            tally.add(invalid_key=1)
             return
         expires = timezone.make_aware(expire_date) if timezone.is_naive(expire_date) else expire_date
         attributes: dict[str, Any] = {"data": data, "expires": expires}
@@ -102,25 +96,25 @@ def import_sessions(
                 attributes.update(user_id=str(user_id), updated=int(time.time()))
         item = model(keys.item_key(session_key, hashed=snapshot.hash_keys), **attributes)
         if item.size() > models.ITEM_SIZE_LIMIT:
-            count(too_large=1)
+            tally.add(too_large=1)
             return
         if dry_run:
-            count(copied=1)
+            tally.add(copied=1)
             return
         try:
             item.save(condition=model.must_not_exist | (model.expires < expires))
         except PynamoDBException as exc:
             if is_condition_failure(exc):
-                count(kept_newer=1)
+                tally.add(kept_newer=1)
                 return
             raise storage_error("PutItem", snapshot.table_name, exc) from exc
-        count(copied=1)
+        tally.add(copied=1)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="importsessions") as pool:
         for batch in batches:
             # A whole batch is written before the next starts, so last_key is a safe resume point.
             list(pool.map(copy, batch))
-            state = replace(state, last_key=batch[-1][0], seconds=time.perf_counter() - started)
+            tally.update(last_key=batch[-1][0], seconds=time.perf_counter() - started)
             if progress:
-                progress(state)
-    return replace(state, seconds=time.perf_counter() - started)
+                progress(tally.value)
+    return replace(tally.value, seconds=time.perf_counter() - started)

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from pynamo_sessions import cleanup, faultproxy, models
 from pynamo_sessions.backends.dynamodb import SessionStore
 from pynamo_sessions.faultproxy import FaultProxy
+from pynamo_sessions.tally import Tally
 from tests.helpers import count_calls
 
 
@@ -78,12 +79,12 @@ def test_a_session_refreshed_after_the_scan_is_kept(table_without_ttl: str, raw:
     store = SessionStore()
     store["a"] = 1
     store.save()  # live now; a scan taken a moment ago would have listed it as expired
-    tally = cleanup._Tally()
+    tally = Tally(cleanup.Sweep())
     model = models.bound_model()
     from datetime import UTC, datetime
 
     cleanup._delete_if_expired(model, models.conf.current(), store.session_key, datetime.now(UTC), tally)
-    assert (tally.sweep.deleted, tally.sweep.refreshed) == (0, 1)
+    assert (tally.value.deleted, tally.value.refreshed) == (0, 1)
     assert SessionStore(store.session_key).load() == {"a": 1}
 
 

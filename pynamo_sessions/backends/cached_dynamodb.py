@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
 from django.core.cache import caches
 
-from pynamo_sessions import conf, keys
+from pynamo_sessions import conf
 from pynamo_sessions.backends.dynamodb import SessionStore as DynamoDBStore
 from pynamo_sessions.backends.dynamodb import Stored
 
@@ -37,9 +37,10 @@ class SessionStore(DynamoDBStore):
         super().__init__(session_key)
 
     def _cache_key(self, session_key: str) -> str:
-        # Keyed like the item (so with hashed keys the cache holds no raw session key either),
-        # which lets delete_item clear it knowing only the item key.
-        return self.cache_key_prefix + keys.item_key(session_key, hashed=conf.current().hash_keys)
+        # Keyed by the item key (so with hashed keys the cache holds no raw session key either),
+        # where the item really is (after a SECRET_KEY rotation, an HMAC under a fallback):
+        # delete_item, which knows only the item key, then clears the very entry reads use.
+        return self.cache_key_prefix + self._item_key(session_key, conf.current())
 
     def load(self) -> dict[str, Any]:
         session_key = self.session_key
