@@ -10,7 +10,7 @@ VENV_DJ52 := .venv/dj52
 VENV_DJ6 := .venv/dj6
 JAR_STAMP := .cache/dynamodb-local/.fetched
 
-.PHONY: demo test test-dj52 test-dj6 lint bench chromium clean
+.PHONY: demo test test-dj52 test-dj6 lint bench soak chromium clean
 
 test: lint test-dj52 test-dj6
 
@@ -33,11 +33,15 @@ demo: $(VENV_DJ52)/.installed $(JAR_STAMP)
 bench: $(VENV_DJ52)/.installed $(JAR_STAMP)
 	$(VENV_DJ52)/bin/python -m bench $(BENCH_ARGS)
 
+# gunicorn (gthread) serving a small site while the fault proxy breaks DynamoDB Local; ~3 minutes.
+soak: $(VENV_DJ52)/.installed $(JAR_STAMP)
+	$(VENV_DJ52)/bin/python -m bench.soak $(SOAK_ARGS)
+
 # Django 5.2 on Python 3.11, and the newest Django 6 on Python 3.13.
 $(VENV_DJ52)/.installed: setup.cfg pyproject.toml
 	rm -rf $(VENV_DJ52)
 	$(PYTHON311) -m venv $(VENV_DJ52)
-	$(VENV_DJ52)/bin/pip install --disable-pip-version-check -e ".[test,dev]" "django>=5.2,<6" \
+	$(VENV_DJ52)/bin/pip install --disable-pip-version-check -e ".[test,dev,bench]" "django>=5.2,<6" \
 		> $(VENV_DJ52)/pip.log 2>&1 || (cat $(VENV_DJ52)/pip.log; exit 1)
 	touch $@
 

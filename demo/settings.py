@@ -13,7 +13,7 @@ DATABASES: dict[str, dict[str, str]] = {}
 INSTALLED_APPS = ["pynamo_sessions", "django.contrib.sessions", "demo"]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "pynamo_sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -125,7 +125,7 @@ def check_table(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -
             ))
         # GetItem is what every request needs; reading a key that cannot exist proves the
         # permission without touching a real session.
-        models.bound_model().get("pynamo-sessions-deploy-check")
+        models.bound_model(admin=True).get("pynamo-sessions-deploy-check")
     except DoesNotExist:
         return messages
     except PynamoSessionsError as exc:

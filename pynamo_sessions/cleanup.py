@@ -74,7 +74,7 @@ def clear_expired(
             )
             logger.info(reason)
             return Sweep(skipped=reason)
-    model = models.bound_model()
+    model = models.bound_model(admin=True)
     now = datetime.now(UTC)
     tally = Tally(Sweep())
     started = time.perf_counter()

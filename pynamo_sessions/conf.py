@@ -25,6 +25,8 @@ T = TypeVar("T")
 Check = Callable[[Any], "str | None"]
 
 BILLING_MODES = ("PAY_PER_REQUEST", "PROVISIONED")
+RETRY_MODES = ("standard", "adaptive")
+ON_UNAVAILABLE_CHOICES = ("raise", "anonymous")
 #: The SESSION_ENGINE values that mean "sessions in DynamoDB".
 ENGINES = ("pynamo_sessions.backends.dynamodb", "pynamo_sessions.backends.cached_dynamodb")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
@@ -58,8 +60,11 @@ def _boolean(value: Any) -> str | None:
     return None if isinstance(value, bool) else "must be True or False"
 
 
-def _billing_mode(value: Any) -> str | None:
-    return None if value in BILLING_MODES else f"must be one of {', '.join(map(repr, BILLING_MODES))}"
+def _one_of(choices: tuple[str, ...]) -> Check:
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(map(repr, choices))}"
+
+    return check
 
 
 def _positive_int(value: Any) -> str | None:
@@ -142,7 +147,7 @@ class Conf:
         "False halves read cost but a fresh write may not be seen for about a second.",
     )
     BILLING_MODE: Setting[str] = Setting(
-        "DYNAMODB_SESSIONS_BILLING_MODE", "PAY_PER_REQUEST", _billing_mode,
+        "DYNAMODB_SESSIONS_BILLING_MODE", "PAY_PER_REQUEST", _one_of(BILLING_MODES),
         "Billing mode used when the table is created: 'PAY_PER_REQUEST' or 'PROVISIONED'.",
     )
     READ_CAPACITY_UNITS: Setting[int] = Setting(
@@ -154,17 +159,40 @@ class Conf:
         "Write capacity units when the billing mode is 'PROVISIONED'.",
     )
     CONNECT_TIMEOUT: Setting[float] = Setting(
-        "DYNAMODB_SESSIONS_CONNECT_TIMEOUT", 1.0, _positive_seconds,
+        "DYNAMODB_SESSIONS_CONNECT_TIMEOUT", 0.5, _positive_seconds,
         "Seconds to wait for a connection to DynamoDB on the request path.",
     )
     READ_TIMEOUT: Setting[float] = Setting(
-        "DYNAMODB_SESSIONS_READ_TIMEOUT", 2.0, _positive_seconds,
+        "DYNAMODB_SESSIONS_READ_TIMEOUT", 0.5, _positive_seconds,
         "Seconds to wait for DynamoDB's answer on the request path.",
     )
     MAX_RETRY_ATTEMPTS: Setting[int] = Setting(
-        "DYNAMODB_SESSIONS_MAX_RETRY_ATTEMPTS", 2, _non_negative_int,
-        "Retries after a throttled, failed or timed-out call (botocore standard mode, with "
-        "backoff); a request waits at most about (1 + retries) x (connect + read timeout).",
+        "DYNAMODB_SESSIONS_MAX_RETRY_ATTEMPTS", 1, _non_negative_int,
+        "Retries after a throttled, failed or timed-out call, with botocore's backoff; a call "
+        "that gets no answer waits at most about (1 + retries) x (connect or read timeout).",
+    )
+    RETRY_MODE: Setting[str] = Setting(
+        "DYNAMODB_SESSIONS_RETRY_MODE", "standard", _one_of(RETRY_MODES),
+        "botocore's retry mode: 'standard', or 'adaptive', which also slows this process's "
+        "own calls down while DynamoDB throttles them.",
+    )
+    BREAKER_THRESHOLD: Setting[int] = Setting(
+        "DYNAMODB_SESSIONS_BREAKER_THRESHOLD", 3, _non_negative_int,
+        "Failed calls (no answer, 5xx, throttling past the retries) in a row, or within the window "
+        "and at least half of its calls, that open the circuit breaker. 0 switches it off.",
+    )
+    BREAKER_WINDOW: Setting[float] = Setting(
+        "DYNAMODB_SESSIONS_BREAKER_WINDOW", 10.0, _positive_seconds,
+        "Seconds over which the circuit breaker counts failures.",
+    )
+    BREAKER_COOLDOWN: Setting[float] = Setting(
+        "DYNAMODB_SESSIONS_BREAKER_COOLDOWN", 3.0, _positive_seconds,
+        "Seconds an open circuit breaker fails calls at once before one trial call probes DynamoDB.",
+    )
+    ON_UNAVAILABLE: Setting[str] = Setting(
+        "DYNAMODB_SESSIONS_ON_UNAVAILABLE", "raise", _one_of(ON_UNAVAILABLE_CHOICES),
+        "What a session read does while DynamoDB is unavailable: 'raise' (the middleware answers "
+        "503) or 'anonymous' (an empty, read-only session marked degraded).",
     )
     MAX_POOL_CONNECTIONS: Setting[int] = Setting(
         "DYNAMODB_SESSIONS_MAX_POOL_CONNECTIONS", 50, _positive_int,
@@ -236,6 +264,11 @@ class Snapshot:
     read_timeout: float
     max_retry_attempts: int
     max_pool_connections: int
+    retry_mode: str
+    breaker_threshold: int
+    breaker_window: float
+    breaker_cooldown: float
+    on_unavailable: str
     hash_keys: bool
     touch_interval: int
     track_users: bool
@@ -291,6 +324,11 @@ def current() -> Snapshot:
             read_timeout=float(conf.READ_TIMEOUT),
             max_retry_attempts=conf.MAX_RETRY_ATTEMPTS,
             max_pool_connections=conf.MAX_POOL_CONNECTIONS,
+            retry_mode=conf.RETRY_MODE,
+            breaker_threshold=conf.BREAKER_THRESHOLD,
+            breaker_window=float(conf.BREAKER_WINDOW),
+            breaker_cooldown=float(conf.BREAKER_COOLDOWN),
+            on_unavailable=conf.ON_UNAVAILABLE,
             hash_keys=conf.HASH_KEYS,
             touch_interval=conf.TOUCH_INTERVAL,
             track_users=conf.TRACK_USERS,

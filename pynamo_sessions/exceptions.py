@@ -9,6 +9,7 @@ real data.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import (
@@ -42,13 +43,30 @@ class SessionStorageError(PynamoSessionsError):
 
     ``operation`` is the DynamoDB operation (``"GetItem"``), ``code`` DynamoDB's error code when
     it answered at all (``None`` for a timeout or a lost connection), ``__cause__`` the original
-    PynamoDB/botocore exception.
+    PynamoDB/botocore exception. ``outage`` is True when the failure says DynamoDB is down,
+    slow or overloaded (no answer, a 5xx, throttling past the retries) rather than that a
+    setting, a permission or the table is wrong: only outages count towards the circuit
+    breaker, and only they put a session in degraded mode.
     """
 
-    def __init__(self, message: str, *, operation: str, code: str | None = None) -> None:
+    def __init__(self, message: str, *, operation: str, code: str | None = None, outage: bool = False) -> None:
         super().__init__(message)
         self.operation = operation
         self.code = code
+        self.outage = outage
+
+
+class SessionStoreUnavailable(SessionStorageError):
+    """The circuit breaker is open: DynamoDB failed repeatedly, so calls fail at once for now.
+
+    ``retry_after`` is the whole seconds until the next trial call (what the 503 response's
+    Retry-After header says), ``until`` when that is.
+    """
+
+    def __init__(self, message: str, *, operation: str, retry_after: int, until: datetime) -> None:
+        super().__init__(message, operation=operation, outage=True)
+        self.retry_after = retry_after
+        self.until = until
 
 
 class SessionThrottled(SessionStorageError):
@@ -115,11 +133,13 @@ def storage_error(operation: str, table: str, exc: BaseException) -> SessionStor
             "often a request retries.",
             operation=operation,
             code=code,
+            outage=True,
         )
     if code is not None:
         message = ((getattr(cause, "response", None) or {}).get("Error") or {}).get("Message")
         return SessionStorageError(
-            f"{where} failed with {code}: {message}", operation=operation, code=code
+            f"{where} failed with {code}: {message}", operation=operation, code=code,
+            outage=_status(cause) >= 500,
         )
     if isinstance(cause, NoCredentialsError):
         hint = (
@@ -135,6 +155,13 @@ def storage_error(operation: str, table: str, exc: BaseException) -> SessionStor
             f"{cause}). Check the network, DYNAMODB_LOCAL_ENDPOINT/DYNAMODB_REGION, and "
             "DYNAMODB_SESSIONS_CONNECT_TIMEOUT/_READ_TIMEOUT."
         )
+        return SessionStorageError(f"{where} failed: {hint}", operation=operation, outage=True)
     else:
         hint = f"{type(cause).__name__}: {cause}"
     return SessionStorageError(f"{where} failed: {hint}", operation=operation, code=None)
+
+
+def _status(cause: BaseException | None) -> int:
+    metadata = ((getattr(cause, "response", None) or {}).get("ResponseMetadata") or {})
+    status = metadata.get("HTTPStatusCode")
+    return status if isinstance(status, int) else 0

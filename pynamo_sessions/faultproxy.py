@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +24,11 @@ PASS = "pass"  # noqa: S105 - a mode name, not a password
 THROTTLE = "throttle"  # 400 ProvisionedThroughputExceededException
 SERVER_ERROR = "server_error"  # 500 InternalServerError
 DROP = "drop"  # read the request, close the connection without answering
+RESET = "reset"  # read the request, reset the connection (as a host that refuses it)
+BLACKHOLE = "blackhole"  # read the request, never answer; the connection closes once the fault clears
 SLOW = "slow"  # wait `delay` seconds before forwarding
+# A blackholed request is held at most this long, so no thread of ours outlives a test by much.
+BLACKHOLE_LIMIT = 60.0
 
 _ERRORS = {
     THROTTLE: (400, "ProvisionedThroughputExceededException", "The level of configured provisioned throughput "
@@ -44,7 +49,10 @@ class FaultProxy:
         self.faulted = 0
         # When set, the fault applies to this many more requests only, then PASS resumes.
         self.remaining: int | None = None
+        # When set, only this operation is faulted; the others pass.
+        self.only: str | None = None
         self._lock = threading.Lock()
+        self._cleared = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -58,6 +66,7 @@ class FaultProxy:
         return self.endpoint
 
     def stop(self) -> None:
+        self._cleared.set()  # let blackholed requests go
         self._server.shutdown()
         self._server.server_close()
 
@@ -69,10 +78,22 @@ class FaultProxy:
         with self._lock:
             self.fault, self.remaining = fault, count
 
+    def set_fault(self, fault: str, *, only: str | None = None) -> None:
+        """Inject ``fault`` into every request from now on, or only into ``only`` operations
+        ("PutItem"); PASS ends it and releases blackholed requests."""
+        with self._lock:
+            self.fault, self.remaining, self.only = fault, None, only
+            if fault == PASS:
+                self._cleared.set()
+            else:
+                self._cleared.clear()
+
     def _record(self, operation: str) -> str:
         with self._lock:
             self.operations.append(operation)
             fault = self.fault
+            if self.only is not None and operation != self.only:
+                return PASS
             if fault != PASS:
                 self.faulted += 1
                 if self.remaining is not None:
@@ -113,6 +134,14 @@ class FaultProxy:
                     status, code, message = _ERRORS[fault]
                     self._answer(status, {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message})
                 elif fault == DROP:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                elif fault == RESET:
+                    self.close_connection = True
+                    # SO_LINGER 0: close() sends RST instead of FIN.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                elif fault == BLACKHOLE:
+                    proxy._cleared.wait(BLACKHOLE_LIMIT)
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                 else:

@@ -79,7 +79,7 @@ def import_sessions(
 ) -> Progress:
     """Write each row's session to DynamoDB; ``decoder`` reads user ids when users are tracked."""
     snapshot = conf.current()
-    model = models.bound_model()
+    model = models.bound_model(admin=True)
     tally = Tally(Progress())
     started = time.perf_counter()
 

@@ -1,13 +1,196 @@
-"""Hand the client's user agent and address to the session store, for ``users.list_sessions``."""
+"""The session middleware, and the one that hands the client's details to the store.
+
+``SessionMiddleware`` replaces ``django.contrib.sessions.middleware.SessionMiddleware``: the same
+cookies, the same ``Vary: Cookie``, the same ``SessionInterrupted`` (400) when a concurrent
+logout deleted the session, and in addition a session storage failure answers **503 Service
+Unavailable** with ``Retry-After`` instead of a 500. Django's own middleware cannot do that: it
+saves in ``process_response``, and an exception raised there becomes a 500 inside its own layer,
+before any other middleware could answer differently.
+
+What to do with a response is decided in one place (``_decide``); the sync and async paths only
+carry it out.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.exceptions import SessionInterrupted
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.http import http_date
+
+from pynamo_sessions import calls
+from pynamo_sessions.exceptions import SessionStorageError, SessionStoreUnavailable
 
 # Enough to tell one browser from another; a hostile header cannot bloat the item.
 MAX_USER_AGENT = 256
+
+GetResponse = Callable[[HttpRequest], Any]
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """What the response phase does with the session: Django's rules, decided without I/O."""
+
+    delete_cookie: bool = False
+    save: bool = False
+    vary: bool = False
+
+
+def retry_after(error: SessionStorageError) -> int:
+    """Seconds a client should wait: the breaker's cool-down left, or a second."""
+    if isinstance(error, SessionStoreUnavailable):
+        return error.retry_after
+    return calls.retry_after()
+
+
+class SessionMiddleware:
+    """Drop-in for Django's SessionMiddleware that answers 503 when the session store fails.
+
+    Override ``unavailable_response`` to render your own 503 page (it must not touch
+    ``request.session`` or ``request.user``: the store is what failed).
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+        engine = import_module(settings.SESSION_ENGINE)
+        self.SessionStore = engine.SessionStore
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        self.process_request(request)
+        return self.process_response(request, self.get_response(request))
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        self.process_request(request)
+        response = await self.get_response(request)
+        return await self._aprocess_response(request, response)
+
+    def process_request(self, request: HttpRequest) -> None:
+        request.session = self.SessionStore(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A view (or the auth middleware's lazy user) could not read the session: 503."""
+        if isinstance(exception, SessionStorageError):
+            return self.unavailable_response(request, exception)
+        return None
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        decision = self._decide(request, response)
+        if isinstance(decision, HttpResponseBase):
+            return decision
+        if decision.save:
+            session: Any = request.session
+            try:
+                max_age, expires = _cookie_lifetime(session.get_expire_at_browser_close(), session.get_expiry_age)
+                session.save()
+            except (UpdateError, SessionStorageError) as exc:
+                return self._save_failed(request, exc)
+            self._set_cookie(response, session.session_key, max_age, expires)
+        return self._finish(decision, request, response)
+
+    async def _aprocess_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        decision = self._decide(request, response)
+        if isinstance(decision, HttpResponseBase):
+            return decision
+        if decision.save:
+            session: Any = request.session
+            try:
+                at_browser_close = await session.aget_expire_at_browser_close()
+                age = await session.aget_expiry_age()
+                max_age, expires = _cookie_lifetime(at_browser_close, lambda: age)
+                await session.asave()
+            except (UpdateError, SessionStorageError) as exc:
+                return self._save_failed(request, exc)
+            self._set_cookie(response, session.session_key, max_age, expires)
+        return self._finish(decision, request, response)
+
+    def _decide(self, request: HttpRequest, response: HttpResponseBase) -> _Decision | HttpResponseBase:
+        """Django's SessionMiddleware rules, plus two of ours: a response that an inner layer
+        turned into a 500 because the session store failed becomes the 503 it should be, and a
+        degraded session neither loses its cookie nor is saved unless a view changed it (then
+        its save refuses, and the answer is 503)."""
+        try:
+            session: Any = request.session
+            accessed, modified, empty = session.accessed, session.modified, session.is_empty()
+        except AttributeError:
+            return response
+        failure = getattr(session, "load_failure", None)
+        if failure is not None and response.status_code == 500:
+            return self.unavailable_response(request, failure)
+        degraded = getattr(session, "degraded", False)
+        if settings.SESSION_COOKIE_NAME in request.COOKIES and empty and not degraded:
+            return _Decision(delete_cookie=True, vary=True)
+        wanted = modified or (settings.SESSION_SAVE_EVERY_REQUEST and not degraded)
+        # Like Django: a 5xx answer saves nothing.
+        return _Decision(save=wanted and not empty and response.status_code < 500, vary=accessed)
+
+    def _save_failed(self, request: HttpRequest, exc: Exception) -> HttpResponse:
+        if isinstance(exc, UpdateError):
+            raise SessionInterrupted(
+                "The request's session was deleted before the request completed. The user may "
+                "have logged out in a concurrent request, for example."
+            ) from exc
+        assert isinstance(exc, SessionStorageError)
+        return self.unavailable_response(request, exc)
+
+    def _set_cookie(self, response: HttpResponseBase, key: str, max_age: int | None, expires: str | None) -> None:
+        response.set_cookie(
+            settings.SESSION_COOKIE_NAME,
+            key,
+            max_age=max_age,
+            expires=expires,
+            domain=settings.SESSION_COOKIE_DOMAIN,
+            path=settings.SESSION_COOKIE_PATH,
+            secure=bool(settings.SESSION_COOKIE_SECURE),
+            httponly=bool(settings.SESSION_COOKIE_HTTPONLY),
+            samesite=settings.SESSION_COOKIE_SAMESITE,
+        )
+
+    def _finish(self, decision: _Decision, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if decision.delete_cookie:
+            response.delete_cookie(
+                settings.SESSION_COOKIE_NAME,
+                path=settings.SESSION_COOKIE_PATH,
+                domain=settings.SESSION_COOKIE_DOMAIN,
+                samesite=settings.SESSION_COOKIE_SAMESITE,
+            )
+        if decision.vary or decision.save:
+            patch_vary_headers(response, ("Cookie",))
+        return response
+
+    def unavailable_response(self, request: HttpRequest, error: SessionStorageError) -> HttpResponse:
+        """The 503 answered when the session store failed; ``Retry-After`` says when to retry."""
+        response = HttpResponse(
+            "503 Service Unavailable: the session store is not answering. Please try again in a moment.\n",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+        response["Retry-After"] = str(retry_after(error))
+        add_never_cache_headers(response)
+        return response
+
+
+def _cookie_lifetime(at_browser_close: bool, age: Callable[[], int]) -> tuple[int | None, str | None]:
+    if at_browser_close:
+        return None, None
+    max_age = age()
+    return max_age, http_date(time.time() + max_age)
 
 
 class ClientInfoMiddleware:
@@ -15,10 +198,16 @@ class ClientInfoMiddleware:
     DYNAMODB_SESSIONS_TRACK_CLIENT on, when the session is saved. Behind a proxy, REMOTE_ADDR is
     the proxy's unless something (your proxy's own middleware) sets it from X-Forwarded-For."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+    sync_capable = True
+    async_capable = True
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
         session = getattr(request, "session", None)
         if session is not None:
             session.client_info = (

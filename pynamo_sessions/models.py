@@ -23,6 +23,11 @@ from pynamo_sessions import conf
 ITEM_SIZE_LIMIT = 400 * 1024
 # A DynamoDB number takes at most 21 bytes; our epoch seconds take about 7, we count the worst.
 _NUMBER_SIZE = 21
+# The request path waits for DynamoDB as set by DYNAMODB_SESSIONS_*_TIMEOUT: about a second at
+# worst, so an outage cannot hold every worker thread. Provisioning (which waits for a table to
+# become active) and sweeps and imports (which scan or write in bulk) use a model of their own
+# with PynamoDB-like patience instead; they resume after throttling on their own.
+ADMIN_TIMEOUTS = {"connect_timeout_seconds": 5.0, "read_timeout_seconds": 30.0}
 
 
 class SessionItem(Model):
@@ -59,8 +64,9 @@ class SessionItem(Model):
         return total
 
 
-def build(snapshot: conf.Snapshot) -> type[SessionItem]:
-    """Create a new model class bound to the table and attribute names in ``snapshot``."""
+def build(snapshot: conf.Snapshot, *, admin: bool = False) -> type[SessionItem]:
+    """Create a new model class bound to the table and attribute names in ``snapshot``; with
+    ``admin``, with the patient timeouts of provisioning and sweeps."""
     meta: dict[str, Any] = {
         "table_name": snapshot.table_name,
         "region": snapshot.region,
@@ -71,6 +77,8 @@ def build(snapshot: conf.Snapshot) -> type[SessionItem]:
         "max_pool_connections": snapshot.max_pool_connections,
         "billing_mode": snapshot.billing_mode,
     }
+    if admin:
+        meta.update(ADMIN_TIMEOUTS)
     if snapshot.billing_mode == "PROVISIONED":
         meta["read_capacity_units"] = snapshot.read_capacity_units
         meta["write_capacity_units"] = snapshot.write_capacity_units
@@ -94,7 +102,19 @@ def build(snapshot: conf.Snapshot) -> type[SessionItem]:
     model = cast(type[SessionItem], type("BoundSessionItem", (SessionItem,), namespace))
     model.must_not_exist = model.key.does_not_exist()
     model.must_exist = model.key.exists()
+    _set_retry_mode(model, "standard" if admin else snapshot.retry_mode)
     return model
+
+
+def _set_retry_mode(model: type[SessionItem], mode: str) -> None:
+    """PynamoDB hands botocore the number of retries but always in 'standard' mode, and reads
+    no mode from ``Meta``; its Connection takes a whole retry configuration, which is set here
+    before the client exists. This and ``_get_connection`` are the private names we touch."""
+    connection = model._get_connection().connection
+    connection._retry_configuration = {
+        "total_max_attempts": 1 + model.Meta.max_retry_attempts,
+        "mode": mode,
+    }
 
 
 def user_index_projection(snapshot: conf.Snapshot) -> list[str]:
@@ -126,7 +146,7 @@ def _model_fields(snapshot: conf.Snapshot) -> tuple[Any, ...]:
         snapshot.attr_ttl, snapshot.attr_data, snapshot.billing_mode,
         snapshot.read_capacity_units, snapshot.write_capacity_units, snapshot.connect_timeout,
         snapshot.read_timeout, snapshot.max_retry_attempts, snapshot.max_pool_connections,
-        snapshot.track_users, snapshot.attr_user, snapshot.user_index,
+        snapshot.track_users, snapshot.attr_user, snapshot.user_index, snapshot.retry_mode,
     )
 
 
@@ -136,20 +156,24 @@ class _Binding:
     model: type[SessionItem] | None = None
 
 
-_binding = _Binding()
+_bindings = {False: _Binding(), True: _Binding()}
 _lock = threading.Lock()
 
 
-def bound_model() -> type[SessionItem]:
-    """The model bound to the current settings, built on first use and after a change."""
+def bound_model(*, admin: bool = False) -> type[SessionItem]:
+    """The model bound to the current settings, built on first use and after a change.
+
+    The request path uses the default one; ``admin=True`` gives the one for provisioning,
+    sweeps and imports, with longer timeouts and more retries.
+    """
     snapshot = conf.current()
-    binding = _binding
+    binding = _bindings[admin]
     if binding.snapshot is snapshot and binding.model is not None:
         return binding.model
     with _lock:
         fields = _model_fields(snapshot)
         if binding.model is None or binding.fields != fields:
-            binding.model = build(snapshot)
+            binding.model = build(snapshot, admin=admin)
             binding.fields = fields
         binding.snapshot = snapshot
         return binding.model
@@ -159,13 +183,10 @@ def warm_up() -> None:
     """Create the botocore client now, so that the first request does not pay for it.
 
     PynamoDB creates its client lazily inside the first call and offers no public way to do it
-    earlier; ``_get_connection`` is the one private name we touch, and only here. No request is
-    sent: building a client is local work (loading the service model, resolving credentials).
+    earlier. No request is sent: building a client is local work (loading the service model,
+    resolving credentials).
     """
-    model = bound_model()
-    connection = getattr(model, "_get_connection", None)
-    if connection is not None:
-        connection().connection.client  # noqa: B018 - the property builds the client
+    bound_model()._get_connection().connection.client  # noqa: B018 - the property builds the client
 
 
 def capacity_units(size: int, *, consistent: bool) -> float:

@@ -52,7 +52,7 @@ def admin_client(snapshot: conf.Snapshot | None = None) -> Any:
 
 def describe_table() -> dict[str, Any] | None:
     """DescribeTable's answer for the sessions table, or None when it does not exist."""
-    model = models.bound_model()
+    model = models.bound_model(admin=True)
     try:
         return model.describe_table()  # type: ignore[no-any-return]
     except TableDoesNotExist:
@@ -103,7 +103,7 @@ def create_table() -> TableReport:
     other keys, or TTL on another attribute, raises ProvisioningError.
     """
     snapshot = conf.current()
-    model = models.bound_model()
+    model = models.bound_model(admin=True)
     report = TableReport(snapshot.table_name)
     description = describe_table()
     if description is None:
@@ -170,7 +170,7 @@ def _add_user_index(client: Any, snapshot: conf.Snapshot) -> None:
 
 def delete_table() -> bool:
     """Delete the sessions table; False when there was none."""
-    model = models.bound_model()
+    model = models.bound_model(admin=True)
     if describe_table() is None:
         return False
     try:

@@ -12,7 +12,10 @@ TIME_ZONE = "UTC"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 INSTALLED_APPS = ["pynamo_sessions", "django.contrib.sessions", "django.contrib.auth", "django.contrib.contenttypes"]
-MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware"]
+MIDDLEWARE = [
+    "pynamo_sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
 ROOT_URLCONF = "tests.urls"
 SESSION_ENGINE = "pynamo_sessions.backends.dynamodb"
 DYNAMODB_REGION = "us-east-1"

@@ -19,10 +19,12 @@ def test_defaults_match_the_original_snippet(settings: Any) -> None:
     )
 
 
-def test_request_path_defaults_are_seconds_not_pynamodbs() -> None:
+def test_request_path_defaults_bound_a_hang_to_about_a_second() -> None:
     snapshot = conf.current()
-    assert snapshot.connect_timeout == 1.0 and snapshot.read_timeout == 2.0
-    assert snapshot.max_retry_attempts == 2 and snapshot.max_pool_connections == 50
+    # (1 + retries) x timeout, plus botocore's 25 ms DynamoDB backoff between them.
+    assert snapshot.connect_timeout == 0.5 and snapshot.read_timeout == 0.5
+    assert snapshot.max_retry_attempts == 1 and snapshot.max_pool_connections == 50
+    assert snapshot.retry_mode == "standard" and snapshot.on_unavailable == "raise"
     assert snapshot.consistent_read is True and snapshot.billing_mode == "PAY_PER_REQUEST"
 
 

@@ -163,14 +163,15 @@ def test_fault_in_a_request_is_an_error_never_an_empty_session(proxy: FaultProxy
     client = Client(raise_request_exception=False)
     client.cookies[settings.SESSION_COOKIE_NAME] = key
     response = client.get("/increment/")
-    assert response.status_code == 500
+    assert response.status_code == 503 and response["Retry-After"] == "1"
     assert proxy.count("PutItem") == writes  # nothing written over the real data
     proxy.fault = faultproxy.PASS
     assert SessionStore(key).load() == {"cart": ["book"]}
 
 
 @pytest.mark.parametrize("fault", [faultproxy.THROTTLE, faultproxy.SERVER_ERROR, faultproxy.DROP])
-def test_fault_on_write_raises_ours_not_create_or_update_error(proxy: FaultProxy, fault: str) -> None:
+def test_fault_on_write_raises_ours_not_create_or_update_error(proxy: FaultProxy, fault: str, settings: Any) -> None:
+    settings.DYNAMODB_SESSIONS_BREAKER_THRESHOLD = 0  # three failures in a row: tests/test_outage.py
     key = _saved_session()
     store = SessionStore(key)
     store.load()

@@ -30,10 +30,17 @@ def nothing(request: HttpRequest) -> HttpResponse:
     return HttpResponse("no session access")
 
 
+def whoami(request: HttpRequest) -> JsonResponse:
+    # str(request.user) reads the session through the auth middleware's lazy user, as Django's
+    # debug page and most templates do.
+    return JsonResponse({"user": str(request.user), "degraded": getattr(request.session, "degraded", False)})
+
+
 urlpatterns = [
     path("read/", read),
     path("increment/", increment),
     path("login/", login),
     path("logout/", logout),
     path("nothing/", nothing),
+    path("whoami/", whoami),
 ]

@@ -5,7 +5,8 @@ every conditional guarantee of the plain engine, and only then to the cache; a d
 both. The cache holds the signed, encoded data (not a decoded dict) so that what comes back from
 it is verified like what comes back from DynamoDB. A failing cache is logged and otherwise
 ignored: DynamoDB stays the source of truth, so nothing is lost and no request fails because
-of it.
+of it. While DynamoDB is unavailable, a cache hit still serves the read; writes fail as they do
+with the plain engine.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from pynamo_sessions import conf
 from pynamo_sessions.backends.dynamodb import SessionStore as DynamoDBStore
 from pynamo_sessions.backends.dynamodb import Stored
 
-logger = logging.getLogger("pynamo_sessions")
+# Django's cached_db logs cache failures here, at ERROR, as "Error saving to cache (...)": the
+# alerts a project already has on Django's session logger keep working when it switches to us.
+django_logger = logging.getLogger("django.contrib.sessions")
+CACHE_FAILURE = {
+    "set": "Error saving to cache",
+    "get": "Error reading from cache",
+    "delete": "Error deleting from cache",
+}
 
 KEY_PREFIX = "pynamo_sessions.cached_dynamodb"
 
@@ -42,7 +50,7 @@ class SessionStore(DynamoDBStore):
         # delete_item, which knows only the item key, then clears the very entry reads use.
         return self.cache_key_prefix + self._item_key(session_key, conf.current())
 
-    def load(self) -> dict[str, Any]:
+    def _load(self) -> dict[str, Any]:
         session_key = self.session_key
         if session_key is not None:
             cached = self._cache_call("get", self._cache_key(session_key))
@@ -52,7 +60,7 @@ class SessionStore(DynamoDBStore):
                 if expires.timestamp() > time.time():
                     self._remember(Stored(session_key, item_key, encoded, expires))
                     return self.decode(encoded)
-        data = super().load()
+        data = super()._load()
         self._cache_stored()
         return data
 
@@ -82,8 +90,8 @@ class SessionStore(DynamoDBStore):
     def _cache_call(self, method: str, *args: Any) -> Any:
         try:
             return getattr(self._cache, method)(*args)
-        except Exception as exc:  # noqa: BLE001 - any cache backend, any failure: DynamoDB decides
-            logger.warning("Session cache %s failed (%s: %s); using DynamoDB only.", method, type(exc).__name__, exc)
+        except Exception:  # any cache backend, any failure: DynamoDB decides
+            django_logger.exception("%s (%s); using DynamoDB only.", CACHE_FAILURE[method], self._cache)
             return None
 
     @classmethod

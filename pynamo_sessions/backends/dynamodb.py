@@ -24,12 +24,11 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from pynamodb.exceptions import PynamoDBException
 
-from pynamo_sessions import cleanup, conf, keys, models, usage
+from pynamo_sessions import calls, cleanup, conf, keys, models, usage
 from pynamo_sessions.exceptions import (
     SessionStorageError,
     SessionTooLarge,
     is_condition_failure,
-    storage_error,
 )
 
 logger = logging.getLogger("pynamo_sessions")
@@ -45,14 +44,6 @@ class Stored:
     expires: datetime
 
 
-def _failed(operation: str, started: float, exc: PynamoDBException, snapshot: conf.Snapshot) -> SessionStorageError:
-    """Report and log a failed call; return the error to raise in its place."""
-    usage.report(operation, snapshot.table_name, started, "error", snapshot=snapshot)
-    error = storage_error(operation, snapshot.table_name, exc)
-    logger.error("Session %s failed: %s", operation, error)
-    return error
-
-
 def _aware(value: datetime) -> datetime:
     # With USE_TZ=False Django hands out naive local times, which TTLAttribute refuses.
     return timezone.make_aware(value) if timezone.is_naive(value) else value
@@ -63,6 +54,15 @@ class SessionStore(SessionBase):
 
     # Set by pynamo_sessions.middleware.ClientInfoMiddleware when the client is tracked.
     client_info: tuple[str, str] | None = None
+
+    #: True when DynamoDB was unavailable and DYNAMODB_SESSIONS_ON_UNAVAILABLE = "anonymous"
+    #: gave this request an empty session instead of an error: it reads as an anonymous
+    #: visitor's, and any attempt to write, delete or cycle it raises SessionStoreUnavailable.
+    degraded: bool = False
+    #: The storage error this request's read failed with. It is raised again on every later
+    #: access instead of reading again: the auth middleware, the view and Django's debug page
+    #: may each touch the session, and each retry would wait out the timeouts once more.
+    load_failure: SessionStorageError | None = None
 
     def __init__(self, session_key: str | None = None) -> None:
         # The last item read or written (the touch interval compares with it), and where each
@@ -117,22 +117,37 @@ class SessionStore(SessionBase):
 
     def _get(self, item_key: str, snapshot: conf.Snapshot) -> models.SessionItem | None:
         model = models.bound_model()
-        started = time.perf_counter()
+        attempt = calls.begin("GetItem", snapshot)
         try:
             item = model.get(item_key, consistent_read=snapshot.consistent_read)
         except model.DoesNotExist:
-            usage.report("GetItem", snapshot.table_name, started, "missing",
-                         models.capacity_units(0, consistent=snapshot.consistent_read),
-                         snapshot=snapshot)
+            attempt.answered("missing", models.capacity_units(0, consistent=snapshot.consistent_read))
             return None
         except PynamoDBException as exc:
-            raise _failed("GetItem", started, exc, snapshot) from exc
+            raise attempt.failed(exc) from exc
+        capacity = None
         if usage.wanted(snapshot):
             capacity = models.capacity_units(item.size(), consistent=snapshot.consistent_read)
-            usage.report("GetItem", snapshot.table_name, started, "ok", capacity, snapshot=snapshot)
+        attempt.answered("ok", capacity)
         return item
 
     def load(self) -> dict[str, Any]:
+        if self.load_failure is not None:
+            raise self.load_failure
+        try:
+            return self._load()
+        except SessionStorageError as error:
+            if error.outage and conf.current().on_unavailable == "anonymous":
+                # Read-only pages render as for an anonymous visitor; the key is kept (and the
+                # cookie left alone) because the stored session is still there, to be used
+                # again once DynamoDB is back.
+                self.degraded = True
+                return {}
+            self.load_failure = error
+            raise
+
+    def _load(self) -> dict[str, Any]:
+        """The session's data from where this engine keeps it."""
         session_key = self.session_key
         item = None if session_key is None else self._fetch(session_key)
         if item is None or session_key is None:
@@ -148,7 +163,14 @@ class SessionStore(SessionBase):
 
     # Writing ----------------------------------------------------------------------------
 
+    def _refuse_write(self, operation: str) -> None:
+        """A degraded session was never read: writing it would overwrite the stored session
+        with an empty one, and a new key would log its owner out. So it is never written."""
+        if self.degraded:
+            raise calls.unavailable(operation, conf.current(), calls.retry_after())
+
     def create(self) -> None:
+        self._refuse_write("PutItem")
         while True:
             self._session_key = self._get_new_session_key()
             try:
@@ -164,6 +186,7 @@ class SessionStore(SessionBase):
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
             return self.create()
+        self._refuse_write("PutItem")
         session_key = self.session_key
         snapshot = conf.current()
         model = models.bound_model()
@@ -183,21 +206,19 @@ class SessionStore(SessionBase):
         # exist: if another request deleted it (logout, revocation), this save must not bring
         # the session back, and Django answers SessionInterrupted.
         condition = model.must_not_exist if must_create else model.must_exist
-        started = time.perf_counter()
+        attempt = calls.begin("PutItem", snapshot)
         try:
             response = item.save(condition=condition)
         except PynamoDBException as exc:
-            if is_condition_failure(exc):
-                usage.report("PutItem", snapshot.table_name, started, "condition_failed",
-                             snapshot=snapshot)
-                if must_create:
-                    raise CreateError from exc
-                logger.info("Session %s was deleted by another request; not saving it.",
-                            keys.redact(session_key))
-                raise UpdateError from exc
-            raise _failed("PutItem", started, exc, snapshot) from exc
-        usage.report("PutItem", snapshot.table_name, started, "ok",
-                     usage.consumed_capacity(response), snapshot=snapshot)
+            if not is_condition_failure(exc):
+                raise attempt.failed(exc) from exc
+            attempt.answered("condition_failed")
+            if must_create:
+                raise CreateError from exc
+            logger.info("Session %s was deleted by another request; not saving it.",
+                        keys.redact(session_key))
+            raise UpdateError from exc
+        attempt.answered("ok", usage.consumed_capacity(response))
         self._remember(Stored(session_key, item.key, item.data, item.expires))
 
     def _touch_can_wait(
@@ -227,6 +248,7 @@ class SessionStore(SessionBase):
             session_key = self.session_key
         if not keys.is_valid(session_key):
             return
+        self._refuse_write("DeleteItem")
         self.delete_item(self._item_key(session_key, conf.current()))
         self._item_keys.pop(session_key, None)
         if self._stored is not None and self._stored.session_key == session_key:
@@ -234,15 +256,13 @@ class SessionStore(SessionBase):
 
     def delete_item(self, item_key: str) -> None:
         """Delete the session stored under ``item_key`` (the key, or its HMAC when hashed)."""
-        snapshot = conf.current()
         model = models.bound_model()
-        started = time.perf_counter()
+        attempt = calls.begin("DeleteItem", conf.current())
         try:
             response = model(item_key).delete()
         except PynamoDBException as exc:
-            raise _failed("DeleteItem", started, exc, snapshot) from exc
-        usage.report("DeleteItem", snapshot.table_name, started, "ok",
-                     usage.consumed_capacity(response), snapshot=snapshot)
+            raise attempt.failed(exc) from exc
+        attempt.answered("ok", usage.consumed_capacity(response))
 
     @classmethod
     def clear_expired(cls) -> None:

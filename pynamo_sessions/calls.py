@@ -1,0 +1,119 @@
+"""One DynamoDB call on the request path, as every transport makes it.
+
+Before the call, the process's circuit breaker is asked whether to send it at all; after it,
+the outcome is counted, reported to the metrics hooks and, for a failure, translated into the
+error a user can act on and logged. The transports (the PynamoDB model for sync code, an async
+client for async code) only send: what a call's outcome means is decided here, once.
+
+    attempt = calls.begin("GetItem", snapshot)      # raises SessionStoreUnavailable when open
+    try:
+        item = model.get(...)
+    except PynamoDBException as exc:
+        raise attempt.failed(exc) from exc
+    attempt.answered("ok", capacity)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from pynamo_sessions import conf, usage
+from pynamo_sessions.breaker import CLOSED, OPEN, Breaker, BreakerOpen, Transition
+from pynamo_sessions.exceptions import SessionStorageError, SessionStoreUnavailable, storage_error
+
+logger = logging.getLogger("pynamo_sessions")
+
+_current: tuple[conf.Snapshot, Breaker] | None = None
+_lock = threading.Lock()
+
+
+def breaker(snapshot: conf.Snapshot | None = None) -> Breaker:
+    """This process's breaker for the configured table; a new one whenever a setting changes."""
+    global _current
+    snapshot = snapshot or conf.current()
+    current = _current
+    if current is not None and current[0] is snapshot:
+        return current[1]
+    with _lock:
+        if _current is None or _current[0] is not snapshot:
+            _current = (snapshot, Breaker(
+                threshold=snapshot.breaker_threshold,
+                window=snapshot.breaker_window,
+                cooldown=snapshot.breaker_cooldown,
+            ))
+        return _current[1]
+
+
+class Attempt:
+    """A call that the breaker let through; report how it went exactly once."""
+
+    __slots__ = ("breaker", "operation", "snapshot", "started")
+
+    def __init__(self, operation: str, snapshot: conf.Snapshot, breaker: Breaker) -> None:
+        self.operation = operation
+        self.snapshot = snapshot
+        self.breaker = breaker
+        self.started = time.perf_counter()
+
+    def answered(self, outcome: str, capacity_units: float | None = None) -> None:
+        """DynamoDB answered: ``"ok"``, ``"missing"`` or ``"condition_failed"`` (a failed
+        condition is a normal answer, never a failure of the store)."""
+        _log(self.breaker.record(failed=False), self.snapshot)
+        usage.report(self.operation, self.snapshot.table_name, self.started, outcome, capacity_units,
+                     snapshot=self.snapshot)
+
+    def failed(self, exc: BaseException) -> SessionStorageError:
+        """The call failed: count it, report and log it, and return the error to raise."""
+        table = self.snapshot.table_name
+        usage.report(self.operation, table, self.started, "error", snapshot=self.snapshot)
+        error = storage_error(self.operation, table, exc)
+        logger.error("Session %s failed: %s", self.operation, error)
+        _log(self.breaker.record(failed=error.outage), self.snapshot)
+        return error
+
+
+def begin(operation: str, snapshot: conf.Snapshot) -> Attempt:
+    """Ask the breaker for ``operation``; raises SessionStoreUnavailable while it is open."""
+    current = breaker(snapshot)
+    try:
+        _log(current.before_call(), snapshot)
+    except BreakerOpen as exc:
+        raise unavailable(operation, snapshot, exc.retry_after) from None
+    return Attempt(operation, snapshot, current)
+
+
+def unavailable(operation: str, snapshot: conf.Snapshot, seconds: float) -> SessionStoreUnavailable:
+    retry_after = max(1, round(seconds))
+    until = datetime.now(UTC) + timedelta(seconds=seconds)
+    return SessionStoreUnavailable(
+        f"The session store is considered unavailable: calls to DynamoDB table "
+        f"{snapshot.table_name!r} failed repeatedly, so this {operation} was not sent. One trial "
+        f"call will be let through in {retry_after} s (at {until:%H:%M:%S} UTC). "
+        "DYNAMODB_SESSIONS_BREAKER_THRESHOLD, DYNAMODB_SESSIONS_BREAKER_WINDOW and "
+        "DYNAMODB_SESSIONS_BREAKER_COOLDOWN set when the breaker opens and for how long.",
+        operation=operation, retry_after=retry_after, until=until,
+    )
+
+
+def retry_after() -> int:
+    """What a 503's Retry-After should say now: the cool-down left, or a second."""
+    return breaker().retry_after()
+
+
+def _log(transition: Transition | None, snapshot: conf.Snapshot) -> None:
+    if transition is None:
+        return
+    table = snapshot.table_name
+    if transition.state == OPEN:
+        logger.warning(
+            "Session store circuit breaker opened: %d of %d calls to DynamoDB table %r failed in "
+            "the last %g s; session calls fail at once for the next %g s.",
+            transition.failures, transition.calls, table, snapshot.breaker_window, transition.retry_after,
+        )
+    elif transition.state == CLOSED:
+        logger.warning("Session store circuit breaker closed: DynamoDB table %r answers again.", table)
+    else:
+        logger.warning("Session store circuit breaker probing: one trial call to DynamoDB table %r.", table)

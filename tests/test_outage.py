@@ -1,0 +1,285 @@
+"""When DynamoDB fails: the breaker, the 503, degraded sessions, the cached engine, on the wire.
+
+Every fault is injected by the fault proxy between botocore and DynamoDB Local.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import pytest
+from django.contrib.sessions.backends.base import UpdateError
+from django.test import AsyncClient, Client
+
+from pynamo_sessions import SessionStorageError, SessionStoreUnavailable, SessionTableMissing, calls, faultproxy, models
+from pynamo_sessions.backends.dynamodb import SessionStore
+from pynamo_sessions.breaker import CLOSED, OPEN
+from pynamo_sessions.faultproxy import FaultProxy
+from tests.helpers import count_calls
+
+COOKIE = "sessionid"
+
+
+@pytest.fixture
+def saved(proxy: FaultProxy) -> str:
+    store = SessionStore()
+    store["count"] = 7
+    store.save()
+    assert store.session_key is not None
+    return store.session_key
+
+
+def client_with(key: str) -> Client:
+    client = Client(raise_request_exception=False)
+    client.cookies[COOKIE] = key
+    return client
+
+
+def fail_reads(key: str, times: int) -> None:
+    for _ in range(times):
+        with pytest.raises(SessionStorageError):
+            SessionStore(key).load()
+
+
+# The breaker ---------------------------------------------------------------------------------
+
+def test_breaker_opens_fails_fast_probes_and_closes(
+    proxy: FaultProxy, saved: str, settings: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings.DYNAMODB_SESSIONS_BREAKER_THRESHOLD = 3
+    settings.DYNAMODB_SESSIONS_BREAKER_COOLDOWN = 1.0
+    proxy.set_fault(faultproxy.DROP)
+    with caplog.at_level(logging.INFO, logger="pynamo_sessions"):
+        fail_reads(saved, 3)
+        assert calls.breaker().state == OPEN
+        sent = len(proxy.operations)
+        started = time.monotonic()
+        for _ in range(20):
+            with pytest.raises(SessionStoreUnavailable) as info:
+                SessionStore(saved).load()
+        assert time.monotonic() - started < 0.5  # no network, no timeouts
+        assert len(proxy.operations) == sent
+        assert info.value.retry_after == 1 and info.value.operation == "GetItem"
+        assert "considered unavailable" in str(info.value) and "BREAKER_COOLDOWN" in str(info.value)
+        time.sleep(1.05)
+        proxy.set_fault(faultproxy.PASS)
+        assert SessionStore(saved).load() == {"count": 7}  # the trial call
+        assert calls.breaker().state == CLOSED
+    messages = [r.getMessage() for r in caplog.records if "circuit breaker" in r.getMessage()]
+    assert len(messages) == 3  # one line per change of state, none per request
+    assert messages[0].startswith("Session store circuit breaker opened: 3 of 3 calls")
+    assert messages[1].startswith("Session store circuit breaker probing")
+    assert messages[2].startswith("Session store circuit breaker closed")
+
+
+def test_a_failed_trial_opens_it_again(proxy: FaultProxy, saved: str, settings: Any) -> None:
+    settings.DYNAMODB_SESSIONS_BREAKER_THRESHOLD = 1
+    settings.DYNAMODB_SESSIONS_BREAKER_COOLDOWN = 0.5
+    proxy.set_fault(faultproxy.THROTTLE)
+    fail_reads(saved, 1)
+    time.sleep(0.55)
+    sent = proxy.count("GetItem")
+    with pytest.raises(SessionStorageError) as info:
+        SessionStore(saved).load()  # the trial, throttled through its retries
+    assert not isinstance(info.value, SessionStoreUnavailable)
+    assert proxy.count("GetItem") == sent + 2
+    with pytest.raises(SessionStoreUnavailable):
+        SessionStore(saved).load()
+
+
+@pytest.mark.parametrize("engine", ["pynamo_sessions.backends.dynamodb", "pynamo_sessions.backends.cached_dynamodb"])
+def test_failed_conditions_never_count_as_failures(proxy: FaultProxy, settings: Any, engine: str) -> None:
+    from importlib import import_module
+
+    settings.SESSION_ENGINE = engine
+    settings.DYNAMODB_SESSIONS_BREAKER_THRESHOLD = 1
+    store_class = import_module(engine).SessionStore
+    for _ in range(3):
+        store = store_class()
+        store["a"] = 1
+        store.save()
+        SessionStore().delete(store.session_key)  # logged out elsewhere
+        store["a"] = 2
+        with pytest.raises(UpdateError):
+            store.save()
+    assert calls.breaker().state == CLOSED
+
+
+def test_errors_that_are_not_outages_never_open_it(settings: Any) -> None:
+    settings.DYNAMODB_SESSIONS_TABLE = "no-such-table"
+    settings.DYNAMODB_SESSIONS_BREAKER_THRESHOLD = 1
+    for _ in range(3):
+        with pytest.raises(SessionTableMissing):
+            SessionStore("a" * 32).load()
+    assert calls.breaker().state == CLOSED
+
+
+def test_a_hang_costs_about_a_second_with_the_default_timeouts(proxy: FaultProxy, saved: str, settings: Any) -> None:
+    for name in ("CONNECT_TIMEOUT", "READ_TIMEOUT", "MAX_RETRY_ATTEMPTS"):
+        delattr(settings, f"DYNAMODB_SESSIONS_{name}")  # the proxy fixture's shorter ones
+    proxy.set_fault(faultproxy.BLACKHOLE)
+    started = time.monotonic()
+    with pytest.raises(SessionStorageError) as info:
+        SessionStore(saved).load()
+    elapsed = time.monotonic() - started
+    proxy.set_fault(faultproxy.PASS)
+    assert info.value.outage and proxy.count("GetItem") == 2
+    assert 0.9 < elapsed < 1.6, elapsed
+
+
+def test_adaptive_retry_mode_reaches_botocore(settings: Any) -> None:
+    settings.DYNAMODB_SESSIONS_RETRY_MODE = "adaptive"
+    client = models.bound_model()._get_connection().connection.client
+    assert client.meta.config.retries == {"total_max_attempts": 2, "mode": "adaptive"}
+    admin = models.bound_model(admin=True)._get_connection().connection.client
+    assert admin.meta.config.retries["mode"] == "standard"
+    assert admin.meta.config.read_timeout == 30.0
+
+
+# One request, one failed read ----------------------------------------------------------------
+
+def test_a_failed_read_is_remembered_for_the_rest_of_the_request(proxy: FaultProxy, saved: str) -> None:
+    proxy.set_fault(faultproxy.DROP)
+    store = SessionStore(saved)
+    with pytest.raises(SessionStorageError) as first:
+        store.get("count")
+    sent = len(proxy.operations)
+    for _ in range(3):
+        with pytest.raises(SessionStorageError) as again:
+            store.get("count")
+        assert again.value is first.value
+    assert len(proxy.operations) == sent
+
+
+def test_debug_page_does_not_read_again(proxy: FaultProxy, saved: str, settings: Any) -> None:
+    settings.DEBUG = True
+    proxy.set_fault(faultproxy.DROP)
+    response = client_with(saved).get("/whoami/")
+    assert response.status_code == 503
+    assert proxy.count("GetItem") == 2  # one read: the first attempt and its one retry
+
+
+# The HTTP answer -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fault", [faultproxy.DROP, faultproxy.RESET, faultproxy.THROTTLE, faultproxy.SERVER_ERROR])
+def test_a_failed_read_in_a_view_answers_503_with_retry_after(proxy: FaultProxy, saved: str, fault: str) -> None:
+    proxy.set_fault(fault)
+    response = client_with(saved).get("/increment/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert "no-store" in response["Cache-Control"]
+    assert "Set-Cookie" not in response.headers
+    assert proxy.count("PutItem") == 1  # only the fixture's
+
+
+def test_a_failed_save_in_the_middleware_answers_503(proxy: FaultProxy, saved: str) -> None:
+    proxy.set_fault(faultproxy.SERVER_ERROR, only="PutItem")
+    response = client_with(saved).get("/increment/")
+    assert response.status_code == 503 and response["Retry-After"] == "1"
+    assert "Set-Cookie" not in response.headers
+    proxy.set_fault(faultproxy.PASS)
+    assert SessionStore(saved).load() == {"count": 7}
+
+
+def test_retry_after_is_the_cooldown_left_while_open(proxy: FaultProxy, saved: str, settings: Any) -> None:
+    settings.DYNAMODB_SESSIONS_BREAKER_THRESHOLD = 2
+    settings.DYNAMODB_SESSIONS_BREAKER_COOLDOWN = 30.0
+    proxy.set_fault(faultproxy.DROP)
+    fail_reads(saved, 2)
+    response = client_with(saved).get("/read/")
+    assert response.status_code == 503
+    assert 29 <= int(response["Retry-After"]) <= 30
+
+
+def test_a_500_from_an_inner_layer_that_read_the_session_becomes_503(
+    proxy: FaultProxy, saved: str, settings: Any,
+) -> None:
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.middleware.ReadsUserMiddleware"]
+    proxy.set_fault(faultproxy.DROP)
+    response = client_with(saved).get("/nothing/")
+    assert response.status_code == 503 and response["Retry-After"] == "1"
+
+
+def test_the_page_that_never_touches_the_session_is_unaffected(proxy: FaultProxy, saved: str) -> None:
+    proxy.set_fault(faultproxy.BLACKHOLE)
+    with count_calls() as sent:
+        response = client_with(saved).get("/nothing/")
+    proxy.set_fault(faultproxy.PASS)
+    assert response.status_code == 200 and sent == {}
+
+
+async def test_503_under_asgi_too(proxy: FaultProxy, saved: str) -> None:
+    proxy.set_fault(faultproxy.DROP)
+    client = AsyncClient(raise_request_exception=False)
+    client.cookies[COOKIE] = saved
+    response = await client.get("/increment/")
+    assert response.status_code == 503 and response["Retry-After"] == "1"
+
+
+# Degraded mode -------------------------------------------------------------------------------
+
+@pytest.fixture
+def degraded(settings: Any, proxy: FaultProxy, saved: str) -> str:
+    settings.DYNAMODB_SESSIONS_ON_UNAVAILABLE = "anonymous"
+    proxy.set_fault(faultproxy.DROP)
+    return saved
+
+
+def test_degraded_read_only_page_answers_200_as_anonymous(degraded: str, proxy: FaultProxy) -> None:
+    response = client_with(degraded).get("/whoami/")
+    assert response.status_code == 200
+    assert response.json() == {"user": "AnonymousUser", "degraded": True}
+    assert "Set-Cookie" not in response.headers  # the cookie is kept, not deleted
+
+
+def test_degraded_read_only_page_is_not_saved_even_when_saving_every_request(
+    degraded: str, proxy: FaultProxy, settings: Any,
+) -> None:
+    settings.SESSION_SAVE_EVERY_REQUEST = True
+    response = client_with(degraded).get("/read/")
+    assert response.status_code == 200 and response.json()["data"] == {}
+    assert proxy.count("PutItem") == 1  # only the fixture's
+
+
+@pytest.mark.parametrize("path", ["/increment/", "/login/", "/logout/"])
+def test_degraded_writes_answer_503_and_write_nothing(degraded: str, proxy: FaultProxy, path: str) -> None:
+    response = client_with(degraded).get(path)
+    assert response.status_code == 503 and response["Retry-After"] == "1"
+    assert "Set-Cookie" not in response.headers  # no new key handed out, none taken away
+    assert proxy.count("PutItem") == 1  # only the fixture's
+    proxy.set_fault(faultproxy.PASS)
+    assert SessionStore(degraded).load() == {"count": 7}  # the stored session is intact
+
+
+@pytest.mark.parametrize("method", ["save", "create", "cycle_key", "flush"])
+def test_a_degraded_session_is_never_written(degraded: str, proxy: FaultProxy, method: str) -> None:
+    store = SessionStore(degraded)
+    assert store.load() == {} and store.degraded
+    proxy.set_fault(faultproxy.PASS)  # even once DynamoDB is back, this request's copy is empty
+    with pytest.raises(SessionStoreUnavailable):
+        getattr(store, method)()
+    assert store.session_key == degraded
+    assert SessionStore(degraded).load() == {"count": 7}
+
+
+def test_degraded_mode_still_raises_on_errors_that_are_not_outages(settings: Any) -> None:
+    settings.DYNAMODB_SESSIONS_ON_UNAVAILABLE = "anonymous"
+    settings.DYNAMODB_SESSIONS_TABLE = "no-such-table"
+    with pytest.raises(SessionTableMissing):
+        SessionStore("a" * 32).load()
+
+
+# The cached engine ---------------------------------------------------------------------------
+
+def test_cached_engine_serves_hits_while_dynamodb_is_down_and_refuses_writes(proxy: FaultProxy, settings: Any) -> None:
+    settings.SESSION_ENGINE = "pynamo_sessions.backends.cached_dynamodb"
+    client = Client(raise_request_exception=False)
+    client.get("/increment/")
+    proxy.set_fault(faultproxy.DROP)
+    assert client.get("/read/").json()["data"] == {"count": 1}
+    response = client.get("/increment/")
+    assert response.status_code == 503 and response["Retry-After"] == "1"
+    proxy.set_fault(faultproxy.PASS)
+    assert client.get("/read/").json()["data"] == {"count": 1}
