@@ -37,9 +37,10 @@ class PynamoSessionsConfig(AppConfig):
 
 
 def _warm_up() -> None:
-    from pynamo_sessions import models
+    from pynamo_sessions import aio, models
 
     try:
         models.warm_up()
+        aio.warm_up()
     except Exception as exc:  # noqa: BLE001 - checks and the first request report real problems
         logger.debug("Could not build the DynamoDB client in advance: %s", exc)

@@ -139,7 +139,7 @@ def _user_index(snapshot: conf.Snapshot) -> GlobalSecondaryIndex[Any]:
     return index_class()  # type: ignore[no-any-return]
 
 
-def _model_fields(snapshot: conf.Snapshot) -> tuple[Any, ...]:
+def connection_fields(snapshot: conf.Snapshot) -> tuple[Any, ...]:
     # The settings that shape the class or its connection; the others are read per call.
     return (
         snapshot.endpoint_url, snapshot.region, snapshot.table_name, snapshot.attr_id,
@@ -171,7 +171,7 @@ def bound_model(*, admin: bool = False) -> type[SessionItem]:
     if binding.snapshot is snapshot and binding.model is not None:
         return binding.model
     with _lock:
-        fields = _model_fields(snapshot)
+        fields = connection_fields(snapshot)
         if binding.model is None or binding.fields != fields:
             binding.model = build(snapshot, admin=admin)
             binding.fields = fields

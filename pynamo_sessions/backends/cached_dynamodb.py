@@ -19,18 +19,14 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
 from django.core.cache import caches
 
-from pynamo_sessions import conf
+from pynamo_sessions import conf, ops
 from pynamo_sessions.backends.dynamodb import SessionStore as DynamoDBStore
 from pynamo_sessions.backends.dynamodb import Stored
+from pynamo_sessions.ops import Steps
 
 # Django's cached_db logs cache failures here, at ERROR, as "Error saving to cache (...)": the
 # alerts a project already has on Django's session logger keep working when it switches to us.
 django_logger = logging.getLogger("django.contrib.sessions")
-CACHE_FAILURE = {
-    "set": "Error saving to cache",
-    "get": "Error reading from cache",
-    "delete": "Error deleting from cache",
-}
 
 KEY_PREFIX = "pynamo_sessions.cached_dynamodb"
 
@@ -50,34 +46,37 @@ class SessionStore(DynamoDBStore):
         # delete_item, which knows only the item key, then clears the very entry reads use.
         return self.cache_key_prefix + self._item_key(session_key, conf.current())
 
-    def _load(self) -> dict[str, Any]:
+    def _load_steps(self) -> Steps[dict[str, Any]]:
         session_key = self.session_key
         if session_key is not None:
-            cached = self._cache_call("get", self._cache_key(session_key))
+            cached = yield ops.CacheGet(self._cache_key(session_key))
             if cached is not None:
                 item_key, encoded, expires = cached
                 # The cache entry expires with the session, but a clock or a timeout may lag.
                 if expires.timestamp() > time.time():
                     self._remember(Stored(session_key, item_key, encoded, expires))
                     return self.decode(encoded)
-        data = super()._load()
-        self._cache_stored()
+        data = yield from super()._load_steps()
+        yield from self._cache_stored_steps()
         return data
 
-    def save(self, must_create: bool = False) -> None:
+    def _save_steps(self, must_create: bool) -> Steps[None]:
+        if self.session_key is None:
+            yield from self._create_steps()  # which saves (and caches) through this method
+            return
         try:
-            super().save(must_create)
+            yield from super()._save_steps(must_create)
         except UpdateError:
             if self.session_key is not None:
-                self._cache_call("delete", self._cache_key(self.session_key))
+                yield ops.CacheDelete(self._cache_key(self.session_key))
             raise
-        self._cache_stored()
+        yield from self._cache_stored_steps()
 
-    def delete_item(self, item_key: str) -> None:
-        super().delete_item(item_key)
-        self._cache_call("delete", self.cache_key_prefix + item_key)
+    def _delete_item_steps(self, item_key: str) -> Steps[None]:
+        yield from super()._delete_item_steps(item_key)
+        yield ops.CacheDelete(self.cache_key_prefix + item_key)
 
-    def _cache_stored(self) -> None:
+    def _cache_stored_steps(self) -> Steps[None]:
         """Put what DynamoDB holds for this session into the cache, until it expires."""
         stored = self._stored
         if stored is None or stored.session_key != self.session_key:
@@ -85,14 +84,29 @@ class SessionStore(DynamoDBStore):
         timeout = int(stored.expires.timestamp() - time.time())
         if timeout > 0:
             value = (stored.item_key, stored.data, stored.expires)
-            self._cache_call("set", self._cache_key(stored.session_key), value, timeout)
+            yield ops.CacheSet(self._cache_key(stored.session_key), value, timeout)
 
-    def _cache_call(self, method: str, *args: Any) -> Any:
+    # The cache is carried out through Django's cache API: sync, or its async twin.
+
+    def _perform(self, op: ops.Op) -> Any:
+        if not isinstance(op, ops.CacheOp):
+            return super()._perform(op)
         try:
-            return getattr(self._cache, method)(*args)
-        except Exception:  # any cache backend, any failure: DynamoDB decides
-            django_logger.exception("%s (%s); using DynamoDB only.", CACHE_FAILURE[method], self._cache)
-            return None
+            return getattr(self._cache, op.method)(*op.args())
+        except Exception:  # noqa: BLE001 - any cache backend, any failure: DynamoDB decides
+            return self._cache_failed(op)
+
+    async def _aperform(self, client: Any, op: ops.Op) -> Any:
+        if not isinstance(op, ops.CacheOp):
+            return await super()._aperform(client, op)
+        try:
+            return await getattr(self._cache, "a" + op.method)(*op.args())
+        except Exception:  # noqa: BLE001 - any cache backend, any failure: DynamoDB decides
+            return self._cache_failed(op)
+
+    def _cache_failed(self, op: ops.CacheOp) -> None:
+        """Log as Django's cached_db does; the read then misses, the write is skipped."""
+        django_logger.exception("%s (%s); using DynamoDB only.", op.failure, self._cache)
 
     @classmethod
     def clear_expired(cls) -> None:

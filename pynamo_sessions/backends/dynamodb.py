@@ -3,16 +3,23 @@
 Each request costs the fewest calls DynamoDB allows: a read is one GetItem, a new session one
 conditional PutItem (no existence check first: the condition is the check), a change one GetItem
 and one conditional PutItem, a logout one GetItem and one DeleteItem.
+
+Every rule is written once, in the ``_*_steps`` generators: they yield the DynamoDB (and cache)
+operations they need and decide what the answers mean. ``load``/``save``/... run them through the
+PynamoDB model; ``aload``/``asave``/... through the running loop's async client, without a
+thread hop (see ``pynamo_sessions.aio``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth import SESSION_KEY as AUTH_USER_KEY
 from django.contrib.sessions.backends.base import (
     VALID_KEY_CHARS,
@@ -22,14 +29,10 @@ from django.contrib.sessions.backends.base import (
 )
 from django.utils import timezone
 from django.utils.crypto import get_random_string
-from pynamodb.exceptions import PynamoDBException
 
-from pynamo_sessions import calls, cleanup, conf, keys, models, usage
-from pynamo_sessions.exceptions import (
-    SessionStorageError,
-    SessionTooLarge,
-    is_condition_failure,
-)
+from pynamo_sessions import aio, calls, cleanup, conf, keys, models, ops, transport
+from pynamo_sessions.exceptions import SessionStorageError, SessionTooLarge
+from pynamo_sessions.ops import Steps, T
 
 logger = logging.getLogger("pynamo_sessions")
 
@@ -77,6 +80,89 @@ class SessionStore(SessionBase):
     def get_model_class(cls) -> type[models.SessionItem]:
         return models.bound_model()
 
+    # The contract, sync and async: each runs the same steps --------------------------------
+
+    def load(self) -> dict[str, Any]:
+        return self._run(self._guarded_load_steps())
+
+    async def aload(self) -> dict[str, Any]:
+        return await self._arun(self._guarded_load_steps)
+
+    def exists(self, session_key: str | None) -> bool:
+        return self._run(self._exists_steps(session_key))
+
+    async def aexists(self, session_key: str | None) -> bool:
+        return await self._arun(lambda: self._exists_steps(session_key))
+
+    def create(self) -> None:
+        self._run(self._create_steps())
+
+    async def acreate(self) -> None:
+        await self._arun(self._create_steps)
+
+    def save(self, must_create: bool = False) -> None:
+        self._run(self._save_steps(must_create))
+
+    async def asave(self, must_create: bool = False) -> None:
+        await self._arun(lambda: self._save_steps(must_create))
+
+    def delete(self, session_key: str | None = None) -> None:
+        self._run(self._delete_steps(session_key))
+
+    async def adelete(self, session_key: str | None = None) -> None:
+        await self._arun(lambda: self._delete_steps(session_key))
+
+    def delete_item(self, item_key: str) -> None:
+        """Delete the session stored under ``item_key`` (the key, or its HMAC when hashed)."""
+        self._run(self._delete_item_steps(item_key))
+
+    async def adelete_item(self, item_key: str) -> None:
+        await self._arun(lambda: self._delete_item_steps(item_key))
+
+    @classmethod
+    def clear_expired(cls) -> None:
+        cleanup.clear_expired()
+
+    @classmethod
+    async def aclear_expired(cls) -> None:
+        # The sweep is a parallel scan with threads of its own, run from a command or a cron
+        # job, never on a request: it stays sync and runs in a thread.
+        await sync_to_async(cls.clear_expired, thread_sensitive=False)()
+
+    # The drivers: the only places that send ---------------------------------------------
+
+    def _run(self, steps: Steps[T]) -> T:
+        return ops.drive(steps, self._perform)
+
+    async def _arun(self, make_steps: Callable[[], Steps[T]]) -> T:
+        client = aio.client()
+        if client is None:
+            # No async extra, or this loop's client is still being built: run the same steps
+            # through the sync transport in a thread, as Django's own backends do.
+            return await sync_to_async(self._run)(make_steps())
+        steps = make_steps()
+        result: Any = None
+        error: Exception | None = None
+        while True:
+            try:
+                op = steps.send(result) if error is None else steps.throw(error)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            try:
+                result, error = await self._aperform(client, op), None
+            except Exception as exc:  # noqa: BLE001 - handed back to the steps, which decide
+                result, error = None, exc
+
+    def _perform(self, op: ops.Op) -> Any:
+        if isinstance(op, ops.DynamoDBOp):
+            return transport.send(op)
+        raise TypeError(f"{type(self).__name__} has no cache; it cannot carry out {op!r}")
+
+    async def _aperform(self, client: Any, op: ops.Op) -> Any:
+        if isinstance(op, ops.DynamoDBOp):
+            return await aio.send(client, op)
+        raise TypeError(f"{type(self).__name__} has no cache; it cannot carry out {op!r}")
+
     # Key handling -----------------------------------------------------------------------
 
     def _validate_session_key(self, key: Any) -> bool:
@@ -100,42 +186,26 @@ class SessionStore(SessionBase):
 
     # Reading ----------------------------------------------------------------------------
 
-    def _fetch(self, session_key: str) -> models.SessionItem | None:
+    def _fetch_steps(self, session_key: str) -> Steps[models.SessionItem | None]:
         """The live item for ``session_key``, or None if there is none or it has expired."""
         snapshot = conf.current()
-        item = self._get(keys.item_key(session_key, hashed=snapshot.hash_keys), snapshot)
+        item = yield ops.Get(keys.item_key(session_key, hashed=snapshot.hash_keys))
         if item is None and snapshot.hash_keys:
             for fallback in keys.fallback_item_keys(session_key):
-                item = self._get(fallback, snapshot)
+                item = yield ops.Get(fallback)
                 if item is not None:
                     break
         # DynamoDB deletes expired items lazily, often days after their TTL: an item still
         # there is not necessarily alive.
         if item is None or item.expires <= datetime.now(UTC):
             return None
-        return item
+        return item  # type: ignore[no-any-return]
 
-    def _get(self, item_key: str, snapshot: conf.Snapshot) -> models.SessionItem | None:
-        model = models.bound_model()
-        attempt = calls.begin("GetItem", snapshot)
-        try:
-            item = model.get(item_key, consistent_read=snapshot.consistent_read)
-        except model.DoesNotExist:
-            attempt.answered("missing", models.capacity_units(0, consistent=snapshot.consistent_read))
-            return None
-        except PynamoDBException as exc:
-            raise attempt.failed(exc) from exc
-        capacity = None
-        if usage.wanted(snapshot):
-            capacity = models.capacity_units(item.size(), consistent=snapshot.consistent_read)
-        attempt.answered("ok", capacity)
-        return item
-
-    def load(self) -> dict[str, Any]:
+    def _guarded_load_steps(self) -> Steps[dict[str, Any]]:
         if self.load_failure is not None:
             raise self.load_failure
         try:
-            return self._load()
+            return (yield from self._load_steps())
         except SessionStorageError as error:
             if error.outage and conf.current().on_unavailable == "anonymous":
                 # Read-only pages render as for an anonymous visitor; the key is kept (and the
@@ -146,10 +216,10 @@ class SessionStore(SessionBase):
             self.load_failure = error
             raise
 
-    def _load(self) -> dict[str, Any]:
+    def _load_steps(self) -> Steps[dict[str, Any]]:
         """The session's data from where this engine keeps it."""
         session_key = self.session_key
-        item = None if session_key is None else self._fetch(session_key)
+        item = None if session_key is None else (yield from self._fetch_steps(session_key))
         if item is None or session_key is None:
             # An unknown, expired or deleted key is never adopted: the next save creates a
             # session under a fresh key (no session fixation).
@@ -158,8 +228,23 @@ class SessionStore(SessionBase):
         self._remember(Stored(session_key, item.key, item.data, item.expires))
         return self.decode(item.data)
 
-    def exists(self, session_key: str | None) -> bool:
-        return session_key is not None and keys.is_valid(session_key) and self._fetch(session_key) is not None
+    def _session_steps(self, no_load: bool) -> Steps[dict[str, Any]]:
+        """Django's ``_get_session``, loading through the steps so that async code does not
+        fall back to a sync read."""
+        self.accessed = True
+        try:
+            return self._session_cache  # type: ignore[no-any-return,has-type]
+        except AttributeError:
+            if self.session_key is None or no_load:
+                self._session_cache = {}
+            else:
+                self._session_cache = yield from self._guarded_load_steps()
+            return self._session_cache
+
+    def _exists_steps(self, session_key: str | None) -> Steps[bool]:
+        if session_key is None or not keys.is_valid(session_key):
+            return False
+        return (yield from self._fetch_steps(session_key)) is not None
 
     # Writing ----------------------------------------------------------------------------
 
@@ -169,12 +254,12 @@ class SessionStore(SessionBase):
         if self.degraded:
             raise calls.unavailable(operation, conf.current(), calls.retry_after())
 
-    def create(self) -> None:
+    def _create_steps(self) -> Steps[None]:
         self._refuse_write("PutItem")
         while True:
             self._session_key = self._get_new_session_key()
             try:
-                self.save(must_create=True)
+                yield from self._save_steps(must_create=True)
             except CreateError:
                 # 32 random characters make this all but impossible (or an expired item that TTL
                 # has not removed yet holds the key); the condition kept that item intact.
@@ -183,21 +268,21 @@ class SessionStore(SessionBase):
             self.modified = True
             return
 
-    def save(self, must_create: bool = False) -> None:
+    def _save_steps(self, must_create: bool) -> Steps[None]:
         if self.session_key is None:
-            return self.create()
+            yield from self._create_steps()
+            return
         self._refuse_write("PutItem")
         session_key = self.session_key
         snapshot = conf.current()
-        model = models.bound_model()
-        data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]
+        data = yield from self._session_steps(no_load=must_create)
         expires = _aware(self.get_expiry_date())
         if not must_create and self._touch_can_wait(data, expires, snapshot):
             return
         attributes: dict[str, Any] = {"data": self.encode(data), "expires": expires}
         if snapshot.track_users:
             attributes.update(self._user_attributes(data, snapshot))
-        item = model(self._item_key(session_key, snapshot), **attributes)
+        item = models.bound_model()(self._item_key(session_key, snapshot), **attributes)
         size = item.size()
         if size > models.ITEM_SIZE_LIMIT:
             raise SessionTooLarge(size, models.ITEM_SIZE_LIMIT)
@@ -205,20 +290,12 @@ class SessionStore(SessionBase):
         # not removed yet: create() then draws another key). Updating, the item must still
         # exist: if another request deleted it (logout, revocation), this save must not bring
         # the session back, and Django answers SessionInterrupted.
-        condition = model.must_not_exist if must_create else model.must_exist
-        attempt = calls.begin("PutItem", snapshot)
-        try:
-            response = item.save(condition=condition)
-        except PynamoDBException as exc:
-            if not is_condition_failure(exc):
-                raise attempt.failed(exc) from exc
-            attempt.answered("condition_failed")
+        outcome = yield ops.Put(item, must_create)
+        if outcome == ops.CONDITION_FAILED_OUTCOME:
             if must_create:
-                raise CreateError from exc
-            logger.info("Session %s was deleted by another request; not saving it.",
-                        keys.redact(session_key))
-            raise UpdateError from exc
-        attempt.answered("ok", usage.consumed_capacity(response))
+                raise CreateError
+            logger.info("Session %s was deleted by another request; not saving it.", keys.redact(session_key))
+            raise UpdateError
         self._remember(Stored(session_key, item.key, item.data, item.expires))
 
     def _touch_can_wait(
@@ -241,7 +318,7 @@ class SessionStore(SessionBase):
             attributes["user_agent"], attributes["ip_address"] = self.client_info
         return attributes
 
-    def delete(self, session_key: str | None = None) -> None:
+    def _delete_steps(self, session_key: str | None) -> Steps[None]:
         if session_key is None:
             if self.session_key is None:
                 return
@@ -249,21 +326,10 @@ class SessionStore(SessionBase):
         if not keys.is_valid(session_key):
             return
         self._refuse_write("DeleteItem")
-        self.delete_item(self._item_key(session_key, conf.current()))
+        yield from self._delete_item_steps(self._item_key(session_key, conf.current()))
         self._item_keys.pop(session_key, None)
         if self._stored is not None and self._stored.session_key == session_key:
             self._stored = None
 
-    def delete_item(self, item_key: str) -> None:
-        """Delete the session stored under ``item_key`` (the key, or its HMAC when hashed)."""
-        model = models.bound_model()
-        attempt = calls.begin("DeleteItem", conf.current())
-        try:
-            response = model(item_key).delete()
-        except PynamoDBException as exc:
-            raise attempt.failed(exc) from exc
-        attempt.answered("ok", usage.consumed_capacity(response))
-
-    @classmethod
-    def clear_expired(cls) -> None:
-        cleanup.clear_expired()
+    def _delete_item_steps(self, item_key: str) -> Steps[None]:
+        yield ops.Delete(item_key)

@@ -1,0 +1,170 @@
+"""The async transport: an aiobotocore client per event loop, sending what the PynamoDB model
+serializes, the very requests PynamoDB itself would send.
+
+Optional (``pip install "pynamo-sessions[async]"``): aiobotocore pins botocore to a narrow range,
+so sync users are not made to take it. Without it, ``available()`` is False and the stores'
+async methods run their sync twins in a thread, as Django's own backends do.
+
+An aiobotocore client belongs to the event loop it was made on. Each loop gets one, owned by a
+task that lives as long as the loop: when a loop shuts down (``asyncio.run``, and the loop that
+``async_to_sync`` makes for every call), asyncio cancels that task and the client is closed with
+it, so short-lived loops leak nothing. The first session call on a new loop starts building the
+client and is itself sent through the sync client in a thread, already warm from ``ready()``,
+so no request waits for a client to be built; the calls after it are native.
+``await connect()`` builds it up front, for code that has a startup hook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+from pynamo_sessions import calls, conf, models, ops
+
+try:
+    from aiobotocore.config import AioConfig
+    from aiobotocore.session import AioSession, get_session
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError:  # the [async] extra is not installed
+    AioSession = None
+
+logger = logging.getLogger("pynamo_sessions")
+
+_session: Any = None
+_session_lock = threading.Lock()
+
+
+def available() -> bool:
+    """Whether the async extra (aiobotocore) is installed."""
+    return AioSession is not None
+
+
+def _aio_session() -> Any:
+    """One aiobotocore session per process, its service model loaded once."""
+    global _session
+    if _session is None:
+        with _session_lock:
+            if _session is None:
+                session = get_session()
+                # Loading DynamoDB's service model is most of the cost of a first client
+                # (100-200 ms of blocking work); done here, from the warm-up thread at ready(),
+                # each loop's client is then quick to build.
+                session.warm_up_loader_caches("dynamodb")
+                _session = session
+    return _session
+
+
+def warm_up() -> None:
+    if available():
+        _aio_session()
+
+
+def _config(snapshot: conf.Snapshot) -> Any:
+    # The same timeouts, retries and pool as the sync client (models.build).
+    return AioConfig(
+        connect_timeout=snapshot.connect_timeout,
+        read_timeout=snapshot.read_timeout,
+        max_pool_connections=snapshot.max_pool_connections,
+        retries={"total_max_attempts": 1 + snapshot.max_retry_attempts, "mode": snapshot.retry_mode},
+        parameter_validation=False,
+    )
+
+
+class _LoopClient:
+    """The client of one event loop, and the task that owns it."""
+
+    def __init__(self, fields: tuple[Any, ...]) -> None:
+        self.fields = fields
+        self.client: Any = None
+        self.error: BaseException | None = None
+        self.ready = asyncio.Event()
+        self.stopping = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def own(self, snapshot: conf.Snapshot, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            creator = _aio_session().create_client(
+                "dynamodb", region_name=snapshot.region, endpoint_url=snapshot.endpoint_url, config=_config(snapshot),
+            )
+            async with creator as client:
+                self.client = client
+                self.ready.set()
+                await self.stopping.wait()  # until the settings change or the loop shuts down
+        except Exception as exc:  # noqa: BLE001 - the sync path then reports the real problem
+            self.error = exc
+            logger.warning("Could not build the async DynamoDB client (%s: %s); async session calls run "
+                           "their sync twins in a thread.", type(exc).__name__, exc)
+        finally:
+            self.client = None
+            self.ready.set()
+            if _clients.get(loop) is self:
+                del _clients[loop]
+
+
+# Keyed by loop; an entry leaves when its owner task ends, which a loop's shutdown brings about.
+_clients: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
+
+
+def _holder() -> _LoopClient:
+    snapshot = conf.current()
+    loop = asyncio.get_running_loop()
+    fields = models.connection_fields(snapshot)
+    holder = _clients.get(loop)
+    if holder is None or holder.fields != fields:
+        if holder is not None:
+            holder.stopping.set()
+        holder = _clients[loop] = _LoopClient(fields)
+        holder.task = loop.create_task(holder.own(snapshot, loop), name="pynamo_sessions-async-client")
+    return holder
+
+
+def client() -> Any:
+    """The running loop's client when it is ready; None while it is being built or without the
+    extra (the caller then runs the sync path in a thread)."""
+    if not available():
+        return None
+    return _holder().client
+
+
+async def connect() -> None:
+    """Build the running loop's client now (from a startup hook, or in tests) and wait for it."""
+    if not available():
+        return
+    holder = _holder()
+    await holder.ready.wait()
+
+
+def open_clients() -> int:
+    """How many loops hold a client now (for tests: short-lived loops must leave none)."""
+    return len(_clients)
+
+
+async def send(client: Any, op: ops.DynamoDBOp) -> Any:
+    """Send ``op`` with ``client``; the same answers and errors as ``transport.send``."""
+    snapshot = conf.current()
+    model = models.bound_model()
+    # PynamoDB's own request builder, as its get/save/delete use it: the same request on the wire.
+    connection = model._get_connection()
+    attempt = calls.begin(op.operation, snapshot)
+    try:
+        if isinstance(op, ops.Get):
+            response = await client.get_item(**connection.get_operation_kwargs(
+                op.item_key, consistent_read=snapshot.consistent_read, return_consumed_capacity="TOTAL"))
+            raw = response.get("Item")
+            return ops.got(attempt, None if raw is None else model.from_raw_data(raw), snapshot)
+        if isinstance(op, ops.Put):
+            attributes = op.item.serialize()
+            hash_key = attributes.pop(model.key.attr_name)["S"]
+            request = connection.get_operation_kwargs(
+                hash_key, key="Item", attributes=attributes, condition=op.condition(),
+                return_consumed_capacity="TOTAL")
+            try:
+                return ops.written(attempt, await client.put_item(**request))
+            except ClientError as exc:
+                return ops.put_failed(attempt, exc)
+        return ops.written(attempt, await client.delete_item(**connection.get_operation_kwargs(
+            op.item_key, return_consumed_capacity="TOTAL")))
+    except (BotoCoreError, ClientError) as exc:
+        raise attempt.failed(exc) from exc

@@ -1,0 +1,141 @@
+"""The requests a session store makes, and how their answers read: no I/O here.
+
+The store's logic (which key, which condition, what the item holds, what an answer means) is
+written once, as generators that yield these operations and receive their results. A sync
+driver carries each one out with the PynamoDB model, an async driver with an async DynamoDB
+client, so the two transports cannot drift apart: they only send.
+
+    def _load_steps(self) -> Steps[dict[str, Any]]:
+        item = yield Get(item_key)          # the driver sends it, then resumes with the item
+        ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pynamo_sessions import calls, conf, models, usage
+from pynamo_sessions.exceptions import CONDITION_FAILED, response_code
+
+T = TypeVar("T")
+
+OK = "ok"
+CONDITION_FAILED_OUTCOME = "condition_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Get:
+    """GetItem: answers the item, or None when there is none."""
+
+    item_key: str
+    operation = "GetItem"
+
+
+@dataclass(frozen=True, slots=True)
+class Put:
+    """PutItem on a condition: answers ``OK`` or ``CONDITION_FAILED_OUTCOME``."""
+
+    item: models.SessionItem
+    must_create: bool
+    operation = "PutItem"
+
+    def condition(self) -> Any:
+        # Creating, a taken key is never overwritten; updating, the item must still exist, so
+        # that a save after a concurrent logout cannot bring the session back.
+        model = type(self.item)
+        return model.must_not_exist if self.must_create else model.must_exist
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    """DeleteItem: answers None."""
+
+    item_key: str
+    operation = "DeleteItem"
+
+
+# The cached engine's cache calls. ``method`` names the Django cache method (``a`` + it is the
+# async twin); ``failure`` starts the log line, worded as Django's cached_db words it.
+
+@dataclass(frozen=True, slots=True)
+class CacheGet:
+    key: str
+    method = "get"
+    failure = "Error reading from cache"
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.key,)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheSet:
+    key: str
+    value: Any
+    timeout: int
+    method = "set"
+    failure = "Error saving to cache"
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.key, self.value, self.timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheDelete:
+    key: str
+    method = "delete"
+    failure = "Error deleting from cache"
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.key,)
+
+
+DynamoDBOp = Get | Put | Delete
+CacheOp = CacheGet | CacheSet | CacheDelete
+Op = DynamoDBOp | CacheOp
+Steps = Generator[Op, Any, T]
+
+
+def drive(steps: Steps[T], perform: Callable[[Op], Any]) -> T:
+    """Run ``steps`` to the end, carrying out each operation with ``perform``; an operation's
+    error is raised inside the steps, where they decide what it means. (The async driver,
+    ``SessionStore._arun``, is this loop with an ``await``.)"""
+    result: Any = None
+    error: Exception | None = None
+    while True:
+        try:
+            op = steps.send(result) if error is None else steps.throw(error)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        try:
+            result, error = perform(op), None
+        except Exception as exc:  # noqa: BLE001 - handed to the steps, which re-raise what they do not handle
+            result, error = None, exc
+
+
+# What an answer means, the same for both transports. -----------------------------------------
+
+def got(attempt: calls.Attempt, item: models.SessionItem | None, snapshot: conf.Snapshot) -> models.SessionItem | None:
+    """Report a GetItem's answer (capacity by DynamoDB's rule, as GetItem reports none)."""
+    if item is None:
+        attempt.answered("missing", models.capacity_units(0, consistent=snapshot.consistent_read))
+        return None
+    capacity = None
+    if usage.wanted(snapshot):
+        capacity = models.capacity_units(item.size(), consistent=snapshot.consistent_read)
+    attempt.answered("ok", capacity)
+    return item
+
+
+def put_failed(attempt: calls.Attempt, exc: BaseException) -> str:
+    """A failed PutItem: a failed condition is an answer; anything else raises our error."""
+    if response_code(exc) != CONDITION_FAILED:
+        raise attempt.failed(exc) from exc
+    attempt.answered(CONDITION_FAILED_OUTCOME)
+    return CONDITION_FAILED_OUTCOME
+
+
+def written(attempt: calls.Attempt, response: Any) -> str:
+    attempt.answered("ok", usage.consumed_capacity(response))
+    return OK

@@ -1,0 +1,30 @@
+"""The sync transport: each operation sent through the PynamoDB model's own get/save/delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import PynamoDBException
+
+from pynamo_sessions import calls, conf, models, ops
+
+
+def send(op: ops.DynamoDBOp) -> Any:
+    snapshot = conf.current()
+    model = models.bound_model()
+    attempt = calls.begin(op.operation, snapshot)
+    try:
+        if isinstance(op, ops.Get):
+            try:
+                item = model.get(op.item_key, consistent_read=snapshot.consistent_read)
+            except model.DoesNotExist:
+                item = None
+            return ops.got(attempt, item, snapshot)
+        if isinstance(op, ops.Put):
+            try:
+                return ops.written(attempt, op.item.save(condition=op.condition()))
+            except PynamoDBException as exc:
+                return ops.put_failed(attempt, exc)
+        return ops.written(attempt, model(op.item_key).delete())
+    except PynamoDBException as exc:
+        raise attempt.failed(exc) from exc
