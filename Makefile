@@ -41,14 +41,14 @@ soak: $(VENV_DJ52)/.installed $(JAR_STAMP)
 $(VENV_DJ52)/.installed: setup.cfg pyproject.toml
 	rm -rf $(VENV_DJ52)
 	$(PYTHON311) -m venv $(VENV_DJ52)
-	$(VENV_DJ52)/bin/pip install --disable-pip-version-check -e ".[test,dev,bench]" "django>=5.2,<6" \
+	$(VENV_DJ52)/bin/pip install --disable-pip-version-check -e ".[test,dev,bench,async]" "django>=5.2,<6" \
 		> $(VENV_DJ52)/pip.log 2>&1 || (cat $(VENV_DJ52)/pip.log; exit 1)
 	touch $@
 
 $(VENV_DJ6)/.installed: setup.cfg pyproject.toml
 	rm -rf $(VENV_DJ6)
 	$(PYTHON313) -m venv $(VENV_DJ6)
-	$(VENV_DJ6)/bin/pip install --disable-pip-version-check -e ".[test]" "django>=6,<7" \
+	$(VENV_DJ6)/bin/pip install --disable-pip-version-check -e ".[test,async]" "django>=6,<7" \
 		> $(VENV_DJ6)/pip.log 2>&1 || (cat $(VENV_DJ6)/pip.log; exit 1)
 	touch $@
 

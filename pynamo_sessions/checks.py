@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,11 +12,14 @@ from django.conf import settings
 from django.core import checks
 from pynamodb.exceptions import DoesNotExist
 
-from pynamo_sessions import conf, models, provision
+from pynamo_sessions import aio, conf, models, provision
 from pynamo_sessions.exceptions import PynamoSessionsError
 
 DOCS = "See the pynamo_sessions README, section 'Settings'."
 
+
+# Seeing one of these imported, or ASGI_APPLICATION set, means the site is served under ASGI.
+ASGI_SERVERS = ("uvicorn", "daphne", "hypercorn", "granian")
 
 TAG = "pynamo_sessions"  # `manage.py check --tag pynamo_sessions [--deploy]` runs ours only
 
@@ -81,7 +85,20 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
             "List 'pynamo_sessions' above 'django.contrib.sessions'.",
             "W004",
         ))
+    if settings.SESSION_ENGINE in conf.ENGINES and not aio.available() and _served_under_asgi():
+        messages.append(checks.Info(
+            "The site runs under ASGI but the async extra is not installed: each async session "
+            "call (aload, asave, ...) runs its sync twin in a thread, as Django's own backends do.",
+            hint="pip install 'pynamo-sessions[async]' for native async session calls. " + DOCS,
+            id="pynamo_sessions.I001",
+        ))
     return messages
+
+
+def _served_under_asgi() -> bool:
+    return getattr(settings, "ASGI_APPLICATION", None) is not None or any(
+        name in sys.modules for name in ASGI_SERVERS
+    )
 
 
 def check_table(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:

@@ -120,3 +120,19 @@ def test_deploy_checks_only_run_with_deploy(settings: Any) -> None:
     call_command("check")  # offline: no error, no network
     with pytest.raises(SystemCheckError, match=r"pynamo_sessions\.E101"):
         call_command("check", deploy=True)
+
+
+@pytest.mark.parametrize(("extra", "asgi", "expected"), [(False, True, True), (False, False, False), (True, True, False)])
+def test_asgi_without_the_async_extra_is_i001(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, extra: bool, asgi: bool, expected: bool,
+) -> None:
+    from pynamo_sessions import aio
+
+    if not extra:
+        monkeypatch.setattr(aio, "AioSession", None)
+    if asgi:
+        settings.ASGI_APPLICATION = "project.asgi.application"
+    found = [m for m in checks.check_settings() if m.id == "pynamo_sessions.I001"]
+    assert bool(found) is expected
+    if found:
+        assert found[0].level == 20 and "pynamo-sessions[async]" in found[0].hint  # Info, not a warning

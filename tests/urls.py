@@ -36,6 +36,16 @@ def whoami(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"user": str(request.user), "degraded": getattr(request.session, "degraded", False)})
 
 
+async def aincrement(request: HttpRequest) -> JsonResponse:
+    count = await request.session.aget("count", 0) + 1
+    await request.session.aset("count", count)
+    return JsonResponse({"count": count})
+
+
+async def aread(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"count": await request.session.aget("count")})
+
+
 urlpatterns = [
     path("read/", read),
     path("increment/", increment),
@@ -43,4 +53,6 @@ urlpatterns = [
     path("logout/", logout),
     path("nothing/", nothing),
     path("whoami/", whoami),
+    path("aincrement/", aincrement),
+    path("aread/", aread),
 ]
