@@ -3,6 +3,7 @@
     make bench                                 # the request scenarios (python -m bench)
     make bench BENCH_ARGS="--requests 300"     # more requests per batch
     make bench BENCH_ARGS=clearsessions        # how the clearsessions sweep grows with the table
+    make bench BENCH_ARGS=asgi                 # async views under uvicorn: stock path against ours
 
 Django's real SessionMiddleware wraps tiny views; each scenario runs for each payload and engine,
 interleaved over several rounds so that drift on the machine hits every engine alike. CPU is
@@ -370,6 +371,10 @@ def run_clearsessions(args: argparse.Namespace, endpoint: str) -> dict[str, Any]
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["asgi"]:
+        from bench.asgi.__main__ import main as asgi
+
+        return asgi(sys.argv[2:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("what", nargs="?", default="requests", choices=["requests", "clearsessions"])
     parser.add_argument("--rounds", type=int, default=9)

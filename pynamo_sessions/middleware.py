@@ -16,13 +16,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import import_module
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.exceptions import SessionInterrupted
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.http import http_date
@@ -52,34 +52,30 @@ def retry_after(error: SessionStorageError) -> int:
     return calls.retry_after()
 
 
-class SessionMiddleware:
+class SessionMiddleware(DjangoSessionMiddleware):
     """Drop-in for Django's SessionMiddleware that answers 503 when the session store fails.
 
-    Override ``unavailable_response`` to render your own 503 page (it must not touch
-    ``request.session`` or ``request.user``: the store is what failed).
+    A subclass of Django's, so that what looks for it (the admin's system check) finds it; every
+    method that touches the session is ours. Override ``unavailable_response`` to render your
+    own 503 page (it must not touch ``request.session`` or ``request.user``: the store is what
+    failed).
     """
 
-    sync_capable = True
-    async_capable = True
-
     def __init__(self, get_response: GetResponse) -> None:
-        self.get_response = get_response
+        super().__init__(get_response)  # picks the engine; marks us async when the chain is
         self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
-        engine = import_module(settings.SESSION_ENGINE)
-        self.SessionStore = engine.SessionStore
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
         self.process_request(request)
-        return self.process_response(request, self.get_response(request))
+        get_response: Any = self.get_response
+        return self.process_response(request, get_response(request))
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         self.process_request(request)
-        response = await self.get_response(request)
-        return await self._aprocess_response(request, response)
+        get_response: Any = self.get_response
+        return await self._aprocess_response(request, await get_response(request))
 
     def process_request(self, request: HttpRequest) -> None:
         request.session = self.SessionStore(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
@@ -90,7 +86,10 @@ class SessionMiddleware:
             return self.unavailable_response(request, exception)
         return None
 
-    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    # Django's stubs say HttpResponse; streaming and file responses come through here too.
+    def process_response(  # type: ignore[override]
+        self, request: HttpRequest, response: HttpResponseBase,
+    ) -> HttpResponseBase:
         decision = self._decide(request, response)
         if isinstance(decision, HttpResponseBase):
             return decision
