@@ -384,20 +384,11 @@ def main() -> int:
     parser.add_argument("--segments", type=int, default=4)
     args = parser.parse_args()
 
-    from pynamo_sessions.testing import DynamoDBLocal, use_dummy_credentials
+    from pynamo_sessions.testing import local_endpoint
 
-    use_dummy_credentials()
-    server = None
-    endpoint = os.environ.get("DYNAMODB_ENDPOINT")
-    if not endpoint:
-        server = DynamoDBLocal()
-        endpoint = server.start()
-    try:
+    with local_endpoint() as endpoint:
         configure(endpoint)
         result = run_requests(args, endpoint) if args.what == "requests" else run_clearsessions(args, endpoint)
-    finally:
-        if server:
-            server.stop()
     RESULTS.parent.mkdir(exist_ok=True)
     path = RESULTS.with_name(f"{args.what}.json")
     path.write_text(json.dumps(result, indent=2, default=str))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pynamo_sessions import calls, conf, models, usage
 from pynamo_sessions.exceptions import CONDITION_FAILED, response_code
@@ -97,21 +97,43 @@ Op = DynamoDBOp | CacheOp
 Steps = Generator[Op, Any, T]
 
 
-def drive(steps: Steps[T], perform: Callable[[Op], Any]) -> T:
-    """Run ``steps`` to the end, carrying out each operation with ``perform``; an operation's
-    error is raised inside the steps, where they decide what it means. (The async driver,
-    ``SessionStore._arun``, is this loop with an ``await``.)"""
-    result: Any = None
-    error: Exception | None = None
-    while True:
+class Run(Generic[T]):
+    """One run of steps: hands out the next operation and takes its outcome. An operation's
+    error is raised inside the steps, where they decide what it means."""
+
+    def __init__(self, steps: Steps[T]) -> None:
+        self._steps = steps
+        self._result: Any = None
+        self._error: Exception | None = None
+        self.value: T | None = None
+
+    def next(self) -> Op | None:
+        """The next operation to carry out, or None when the steps are done (see ``value``)."""
         try:
-            op = steps.send(result) if error is None else steps.throw(error)
+            if self._error is None:
+                return self._steps.send(self._result)
+            return self._steps.throw(self._error)
         except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+            self.value = done.value
+            return None
+
+    def answered(self, result: Any) -> None:
+        self._result, self._error = result, None
+
+    def failed(self, error: Exception) -> None:
+        self._result, self._error = None, error
+
+
+def drive(steps: Steps[T], perform: Callable[[Op], Any]) -> T:
+    """Run ``steps`` to the end, carrying out each operation with ``perform``. (The async
+    driver, ``SessionStore._arun``, is this loop with an ``await``.)"""
+    run = Run(steps)
+    while (op := run.next()) is not None:
         try:
-            result, error = perform(op), None
+            run.answered(perform(op))
         except Exception as exc:  # noqa: BLE001 - handed to the steps, which re-raise what they do not handle
-            result, error = None, exc
+            run.failed(exc)
+    return run.value  # type: ignore[return-value]
 
 
 # What an answer means, the same for both transports. -----------------------------------------

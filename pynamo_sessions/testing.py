@@ -27,6 +27,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -175,6 +176,20 @@ class DynamoDBLocal:
         self.stop()
 
 
+@contextmanager
+def local_endpoint() -> Iterator[str]:
+    """The endpoint of a DynamoDB Local for as long as the block runs: ``DYNAMODB_ENDPOINT``
+    when set (one already running), else one started here and always stopped."""
+    use_dummy_credentials()
+    running = os.environ.get("DYNAMODB_ENDPOINT")
+    if running:
+        wait_until_up(running, time.monotonic() + 30)
+        yield running
+        return
+    with DynamoDBLocal() as endpoint:
+        yield endpoint
+
+
 def use_dummy_credentials() -> None:
     """Keep tests away from the developer's AWS account: dummy keys, no config files, no IMDS."""
     os.environ.update(DUMMY_CREDENTIALS)
@@ -197,13 +212,7 @@ if pytest is not None:
     @pytest.fixture(scope="session")
     def dynamodb_local() -> Iterator[str]:
         """The endpoint of DynamoDB Local for this test run."""
-        use_dummy_credentials()
-        running = os.environ.get("DYNAMODB_ENDPOINT")
-        if running:
-            wait_until_up(running, time.monotonic() + 30)
-            yield running
-            return
-        with DynamoDBLocal() as endpoint:
+        with local_endpoint() as endpoint:
             yield endpoint
 
     @pytest.fixture

@@ -122,7 +122,9 @@ def test_deploy_checks_only_run_with_deploy(settings: Any) -> None:
         call_command("check", deploy=True)
 
 
-@pytest.mark.parametrize(("extra", "asgi", "expected"), [(False, True, True), (False, False, False), (True, True, False)])
+@pytest.mark.parametrize(
+    ("extra", "asgi", "expected"), [(False, True, True), (False, False, False), (True, True, False)],
+)
 def test_asgi_without_the_async_extra_is_i001(
     settings: Any, monkeypatch: pytest.MonkeyPatch, extra: bool, asgi: bool, expected: bool,
 ) -> None:

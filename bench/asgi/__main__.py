@@ -174,30 +174,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.asgi.settings"
-    from pynamo_sessions.testing import DynamoDBLocal, use_dummy_credentials
+    from pynamo_sessions.testing import local_endpoint
 
-    use_dummy_credentials()
-    server = None
-    endpoint = os.environ.get("DYNAMODB_ENDPOINT")
-    if not endpoint:
-        server = DynamoDBLocal()
-        endpoint = server.start()
-    os.environ["BENCH_ENDPOINT"] = endpoint
     servers: dict[str, Server] = {}
-    try:
-        import django
+    with local_endpoint() as endpoint:
+        os.environ["BENCH_ENDPOINT"] = endpoint
+        try:
+            import django
 
-        django.setup()
-        from pynamo_sessions import create_table
+            django.setup()
+            from pynamo_sessions import create_table
 
-        create_table()
-        servers = {variant: Server(variant, endpoint) for variant in VARIANTS}
-        rows = asyncio.run(run(args, servers))
-    finally:
-        for running in servers.values():
-            running.stop()
-        if server:
-            server.stop()
+            create_table()
+            servers = {variant: Server(variant, endpoint) for variant in VARIANTS}
+            rows = asyncio.run(run(args, servers))
+        finally:
+            for running in servers.values():
+                running.stop()
     report(rows)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "asgi.json"

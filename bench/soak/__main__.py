@@ -240,16 +240,10 @@ def main() -> int:
     args = parser.parse_args()
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.soak.settings"
-    from pynamo_sessions.testing import DynamoDBLocal, use_dummy_credentials
+    from pynamo_sessions.testing import local_endpoint
 
-    use_dummy_credentials()
-    server = None
-    endpoint = os.environ.get("DYNAMODB_ENDPOINT")
-    if not endpoint:
-        server = DynamoDBLocal()
-        endpoint = server.start()
-    os.environ["SOAK_ENDPOINT"] = endpoint  # the driver reads the table directly
-    try:
+    with local_endpoint() as endpoint:
+        os.environ["SOAK_ENDPOINT"] = endpoint  # the driver reads the table directly
         import django
 
         django.setup()
@@ -261,9 +255,6 @@ def main() -> int:
             result = run_mode(mode, args, endpoint)
             print_mode(result)
             results.append(result)
-    finally:
-        if server:
-            server.stop()
     path = RESULTS / "soak.json"
     path.write_text(json.dumps({"date": datetime.now(UTC).isoformat(timespec="seconds"), "results": results},
                                indent=2))

@@ -140,18 +140,13 @@ class SessionStore(SessionBase):
             # No async extra, or this loop's client is still being built: run the same steps
             # through the sync transport in a thread, as Django's own backends do.
             return await sync_to_async(self._run)(make_steps())
-        steps = make_steps()
-        result: Any = None
-        error: Exception | None = None
-        while True:
+        run = ops.Run(make_steps())
+        while (op := run.next()) is not None:
             try:
-                op = steps.send(result) if error is None else steps.throw(error)
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
-            try:
-                result, error = await self._aperform(client, op), None
-            except Exception as exc:  # noqa: BLE001 - handed back to the steps, which decide
-                result, error = None, exc
+                run.answered(await self._aperform(client, op))
+            except Exception as exc:  # noqa: BLE001 - handed to the steps, which decide
+                run.failed(exc)
+        return run.value  # type: ignore[return-value]
 
     def _perform(self, op: ops.Op) -> Any:
         if isinstance(op, ops.DynamoDBOp):
