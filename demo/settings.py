@@ -10,7 +10,7 @@ SECRET_KEY = os.environ.get("DEMO_SECRET_KEY", "demo-only-not-secret")
 DEBUG = True
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 DATABASES: dict[str, dict[str, str]] = {}
-INSTALLED_APPS = ["pynamo_sessions", "django.contrib.sessions", "demo"]
+INSTALLED_APPS = ["pynamo_sessions", "demo"]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "pynamo_sessions.middleware.SessionMiddleware",

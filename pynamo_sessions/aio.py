@@ -85,8 +85,10 @@ class _LoopClient:
 
     async def own(self, snapshot: conf.Snapshot, loop: asyncio.AbstractEventLoop) -> None:
         try:
+            credentials = models.client_credentials(snapshot) or (None, None)
             creator = _aio_session().create_client(
-                "dynamodb", region_name=snapshot.region, endpoint_url=snapshot.endpoint_url, config=_config(snapshot),
+                "dynamodb", region_name=models.client_region(snapshot), endpoint_url=snapshot.endpoint_url,
+                aws_access_key_id=credentials[0], aws_secret_access_key=credentials[1], config=_config(snapshot),
             )
             async with creator as client:
                 self.client = client

@@ -8,7 +8,7 @@ client for async code) only send: what a call's outcome means is decided here, o
     attempt = calls.begin("GetItem", snapshot)      # raises SessionStoreUnavailable when open
     try:
         item = model.get(...)
-    except PynamoDBException as exc:
+    except DYNAMODB_ERRORS as exc:
         raise attempt.failed(exc) from exc
     attempt.answered("ok", capacity)
 """

@@ -15,7 +15,17 @@ from pynamodb.exceptions import DoesNotExist
 from pynamo_sessions import aio, conf, models, provision
 from pynamo_sessions.exceptions import PynamoSessionsError
 
-DOCS = "See the pynamo_sessions README, section 'Settings'."
+# Where the README answers each check: its hint ends by pointing there.
+SECTIONS = {
+    "E001": "Settings", "E002": "Settings", "W001": "Install", "W002": "Install",
+    "W003": "Migrating from the original dynamodb_session.py", "I001": "Async and ASGI",
+    "E101": "Provisioning", "E102": "Provisioning", "E103": "Expiry and TTL", "E104": "A user's sessions",
+    "W101": "Expiry and TTL", "W102": "IAM policy", "W103": "Install",
+}
+
+
+def _docs(id: str) -> str:
+    return f"See the pynamo_sessions README, section '{SECTIONS[id]}'."
 
 
 # Seeing one of these imported, or ASGI_APPLICATION set, means the site is served under ASGI.
@@ -32,11 +42,11 @@ def register() -> None:
 
 
 def _error(msg: str, hint: str, id: str) -> checks.Error:
-    return checks.Error(msg, hint=f"{hint} {DOCS}", id=f"pynamo_sessions.{id}")
+    return checks.Error(msg, hint=f"{hint} {_docs(id)}", id=f"pynamo_sessions.{id}")
 
 
 def _warning(msg: str, hint: str, id: str) -> checks.Warning:
-    return checks.Warning(msg, hint=f"{hint} {DOCS}", id=f"pynamo_sessions.{id}")
+    return checks.Warning(msg, hint=f"{hint} {_docs(id)}", id=f"pynamo_sessions.{id}")
 
 
 def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -75,21 +85,11 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
             "Set DYNAMODB_LOCAL_ENDPOINT only in your local settings (or to None in production).",
             "W003",
         ))
-    installed = list(settings.INSTALLED_APPS)
-    if "django.contrib.sessions" in installed and "pynamo_sessions" in installed and (
-        installed.index("pynamo_sessions") > installed.index("django.contrib.sessions")
-    ):
-        messages.append(_warning(
-            "'pynamo_sessions' comes after 'django.contrib.sessions' in INSTALLED_APPS, so "
-            "`clearsessions` is Django's silent version rather than ours (progress, summary).",
-            "List 'pynamo_sessions' above 'django.contrib.sessions'.",
-            "W004",
-        ))
     if settings.SESSION_ENGINE in conf.ENGINES and not aio.available() and _served_under_asgi():
         messages.append(checks.Info(
             "The site runs under ASGI but the async extra is not installed: each async session "
             "call (aload, asave, ...) runs its sync twin in a thread, as Django's own backends do.",
-            hint="pip install 'pynamo-sessions[async]' for native async session calls. " + DOCS,
+            hint="pip install 'pynamo-sessions[async]' for native async session calls. " + _docs("I001"),
             id="pynamo_sessions.I001",
         ))
     return messages
@@ -106,6 +106,19 @@ def check_table(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -
     if settings.SESSION_ENGINE not in conf.ENGINES or conf.problems():
         return []  # check_settings already says what is wrong
     snapshot = conf.current()
+    local = []
+    if snapshot.endpoint_url and models.is_on_this_machine(snapshot.endpoint_url):
+        local.append(_warning(
+            f"DYNAMODB_LOCAL_ENDPOINT is {snapshot.endpoint_url!r}, an address on this machine: a "
+            "deployed site would keep its sessions in a DynamoDB Local (in memory, unshared, gone "
+            "on restart) rather than in DynamoDB.",
+            "Set DYNAMODB_LOCAL_ENDPOINT = None and DYNAMODB_REGION in production settings.",
+            "W103",
+        ))
+    return local + _check_table(snapshot)
+
+
+def _check_table(snapshot: conf.Snapshot) -> list[checks.CheckMessage]:
     table = snapshot.table_name
     try:
         description = provision.describe_table()

@@ -17,10 +17,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import PynamoDBException
-
 from pynamo_sessions import conf, models, provision
 from pynamo_sessions.exceptions import (
+    DYNAMODB_ERRORS,
     SessionStorageError,
     SessionThrottled,
     is_condition_failure,
@@ -121,7 +120,7 @@ def _sweep_segment(
                 _delete_if_expired(model, snapshot, item.key, now, tally)
                 last_key = items.last_evaluated_key
             return
-        except PynamoDBException as exc:
+        except DYNAMODB_ERRORS as exc:
             error = storage_error("Scan", snapshot.table_name, exc)
             if not isinstance(error, SessionThrottled) or backoffs == MAX_BACKOFFS:
                 raise error from exc
@@ -140,7 +139,7 @@ def _delete_if_expired(
     for backoff in range(MAX_BACKOFFS + 1):
         try:
             model(key).delete(condition=model.expires <= now)
-        except PynamoDBException as exc:
+        except DYNAMODB_ERRORS as exc:
             if is_condition_failure(exc):
                 tally.add(refreshed=1)
                 return

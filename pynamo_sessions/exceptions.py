@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import (
+    BotoCoreError,
     ClientError,
     HTTPClientError,
     NoCredentialsError,
@@ -24,6 +25,9 @@ from botocore.exceptions import (
 from pynamodb.exceptions import PynamoDBException
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
+#: What a failed DynamoDB call through PynamoDB can raise: PynamoDB's errors, and botocore's own
+#: when the client cannot even be built (no region), which PynamoDB does not wrap.
+DYNAMODB_ERRORS = (PynamoDBException, BotoCoreError)
 THROTTLING_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
@@ -109,7 +113,7 @@ def response_code(exc: BaseException) -> str | None:
     return None
 
 
-def is_condition_failure(exc: PynamoDBException) -> bool:
+def is_condition_failure(exc: BaseException) -> bool:
     return response_code(exc) == CONDITION_FAILED
 
 
@@ -144,11 +148,15 @@ def storage_error(operation: str, table: str, exc: BaseException) -> SessionStor
     if isinstance(cause, NoCredentialsError):
         hint = (
             "no AWS credentials were found. Provide them the standard way (an IAM role, "
-            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or a profile); DynamoDB Local accepts any "
-            "letters-and-digits key."
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or a profile). DynamoDB Local on this "
+            "machine needs none: with DYNAMODB_LOCAL_ENDPOINT on localhost or 127.0.0.1, "
+            "placeholder ones are used."
         )
     elif isinstance(cause, NoRegionError):
-        hint = "no AWS region is configured. Set DYNAMODB_REGION (or AWS_DEFAULT_REGION)."
+        hint = (
+            "no AWS region is configured. Set DYNAMODB_REGION (or AWS_DEFAULT_REGION), or "
+            "DYNAMODB_LOCAL_ENDPOINT for DynamoDB Local."
+        )
     elif isinstance(cause, (BotocoreConnectionError, HTTPClientError)):
         hint = (
             f"DynamoDB could not be reached or did not answer in time ({type(cause).__name__}: "

@@ -10,6 +10,7 @@ key order, a batch at a time).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,18 +21,23 @@ from typing import Any
 from django.contrib.auth import SESSION_KEY as AUTH_USER_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
-from pynamodb.exceptions import PynamoDBException
 
 from pynamo_sessions import conf, keys, models
-from pynamo_sessions.exceptions import is_condition_failure, storage_error
+from pynamo_sessions.exceptions import DYNAMODB_ERRORS, PynamoSessionsError, is_condition_failure, storage_error
 from pynamo_sessions.tally import Tally
 
 Row = tuple[str, str, datetime]  # session key, encoded data, expiry
+RESUME_POINT_LENGTH = 20
+
+
+class ResumePointNotFound(PynamoSessionsError):
+    """--resume-after names no session that is still in django_session."""
 
 
 @dataclass(frozen=True)
 class Progress:
-    """Counts so far; ``last_key`` is the key to pass as ``start_after`` to resume."""
+    """Counts so far; ``last_key`` is the last key copied (print ``resume_point(last_key)``,
+    never the key itself)."""
 
     copied: int = 0
     kept_newer: int = 0
@@ -46,12 +52,32 @@ class Progress:
         return self.copied + self.kept_newer + self.invalid_key + self.too_large
 
 
-def db_rows(*, start_after: str | None = None, batch_size: int = 1000) -> Iterator[list[Row]]:
-    """Live rows of django_session in key order, a batch at a time."""
+def resume_point(session_key: str) -> str:
+    """Where an import stopped, as it is printed: a one-way digest of the last key copied. A
+    session key is a bearer credential and must not reach deploy logs or shell history."""
+    return hashlib.sha256(session_key.encode()).hexdigest()[:RESUME_POINT_LENGTH]
+
+
+def key_at(point: str) -> str:
+    """The session key whose resume point is ``point`` (keys only, in order, until found)."""
+    from django.contrib.sessions.models import Session
+
+    for session_key in Session.objects.order_by("session_key").values_list("session_key", flat=True).iterator():
+        if resume_point(session_key) == point:
+            return str(session_key)
+    raise ResumePointNotFound(
+        f"No session in django_session has the resume point {point!r} (it may have expired and "
+        "been cleared since). Run the import again without --resume-after: sessions already "
+        "copied are kept, as every write is conditional."
+    )
+
+
+def db_rows(*, resume_after: str | None = None, batch_size: int = 1000) -> Iterator[list[Row]]:
+    """Live rows of django_session in key order, a batch at a time, after a resume point."""
     from django.contrib.sessions.models import Session
 
     now = timezone.now()
-    last = start_after
+    last = None if resume_after is None else key_at(resume_after)
     while True:
         query = Session.objects.filter(expire_date__gt=now).order_by("session_key")
         if last is not None:
@@ -103,7 +129,7 @@ def import_sessions(
             return
         try:
             item.save(condition=model.must_not_exist | (model.expires < expires))
-        except PynamoDBException as exc:
+        except DYNAMODB_ERRORS as exc:
             if is_condition_failure(exc):
                 tally.add(kept_newer=1)
                 return

@@ -8,16 +8,21 @@ setting it depends on changes.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from typing import Any, ClassVar, cast
+from urllib.parse import urlsplit
 
+import botocore.session
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from pynamo_sessions import conf
+
+logger = logging.getLogger("pynamo_sessions")
 
 # DynamoDB refuses an item over 400 KB, counting attribute names and values in UTF-8 bytes.
 ITEM_SIZE_LIMIT = 400 * 1024
@@ -28,6 +33,10 @@ _NUMBER_SIZE = 21
 # become active) and sweeps and imports (which scan or write in bulk) use a model of their own
 # with PynamoDB-like patience instead; they resume after throttling on their own.
 ADMIN_TIMEOUTS = {"connect_timeout_seconds": 5.0, "read_timeout_seconds": 30.0}
+# DynamoDB Local: any region will do (with -sharedDb it ignores it), any letters-and-digits key.
+LOCAL_REGION = "us-east-1"
+LOCAL_CREDENTIALS = ("pynamosessions", "pynamosessions")
+LOOPBACK_HOSTS = frozenset({"localhost", "::1", "[::1]"})
 
 
 class SessionItem(Model):
@@ -64,12 +73,42 @@ class SessionItem(Model):
         return total
 
 
+def client_region(snapshot: conf.Snapshot) -> str | None:
+    """The region the client signs with: DYNAMODB_REGION, else the standard AWS configuration;
+    with only an endpoint (DynamoDB Local), where a region means nothing but botocore still
+    refuses to sign without one, LOCAL_REGION."""
+    if snapshot.region or not snapshot.endpoint_url:
+        return snapshot.region
+    return botocore.session.get_session().get_config_variable("region") or LOCAL_REGION
+
+
+def is_on_this_machine(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def client_credentials(snapshot: conf.Snapshot) -> tuple[str, str] | None:
+    """Placeholder credentials when the endpoint is on this machine (DynamoDB Local, which
+    accepts any) and the standard AWS chain has none; None otherwise, so botocore's chain
+    decides. The chain is looked up without the instance-metadata and container providers,
+    which would wait on the network."""
+    if not snapshot.endpoint_url or not is_on_this_machine(snapshot.endpoint_url):
+        return None
+    resolver = botocore.session.get_session().get_component("credential_provider")
+    for remote in ("iam-role", "container-role"):
+        resolver.remove(remote)
+    if resolver.load_credentials() is not None:
+        return None
+    logger.info("No AWS credentials found; using placeholder ones for the local endpoint %s.", snapshot.endpoint_url)
+    return LOCAL_CREDENTIALS
+
+
 def build(snapshot: conf.Snapshot, *, admin: bool = False) -> type[SessionItem]:
     """Create a new model class bound to the table and attribute names in ``snapshot``; with
     ``admin``, with the patient timeouts of provisioning and sweeps."""
     meta: dict[str, Any] = {
         "table_name": snapshot.table_name,
-        "region": snapshot.region,
+        "region": client_region(snapshot),
         "host": snapshot.endpoint_url,
         "connect_timeout_seconds": snapshot.connect_timeout,
         "read_timeout_seconds": snapshot.read_timeout,
@@ -79,6 +118,9 @@ def build(snapshot: conf.Snapshot, *, admin: bool = False) -> type[SessionItem]:
     }
     if admin:
         meta.update(ADMIN_TIMEOUTS)
+    credentials = client_credentials(snapshot)
+    if credentials is not None:
+        meta["aws_access_key_id"], meta["aws_secret_access_key"] = credentials
     if snapshot.billing_mode == "PROVISIONED":
         meta["read_capacity_units"] = snapshot.read_capacity_units
         meta["write_capacity_units"] = snapshot.write_capacity_units

@@ -13,13 +13,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import botocore.config
-import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import PynamoDBException, TableDoesNotExist
+from pynamodb.exceptions import TableDoesNotExist
 
 from pynamo_sessions import conf, models
-from pynamo_sessions.exceptions import ProvisioningError, storage_error
+from pynamo_sessions.exceptions import DYNAMODB_ERRORS, ProvisioningError, storage_error
 
 logger = logging.getLogger("pynamo_sessions")
 
@@ -38,16 +36,13 @@ class TableReport:
 
 
 def admin_client(snapshot: conf.Snapshot | None = None) -> Any:
-    """A botocore client for the few table operations PynamoDB does not offer."""
+    """The admin model's own botocore client (its region, credentials and patient timeouts),
+    for the few table operations PynamoDB does not offer."""
     snapshot = snapshot or conf.current()
-    config = botocore.config.Config(
-        connect_timeout=snapshot.connect_timeout,
-        read_timeout=max(snapshot.read_timeout, 10.0),
-        retries={"mode": "standard", "total_max_attempts": 1 + snapshot.max_retry_attempts},
-    )
-    return botocore.session.get_session().create_client(
-        "dynamodb", region_name=snapshot.region, endpoint_url=snapshot.endpoint_url, config=config
-    )
+    try:
+        return models.bound_model(admin=True)._get_connection().connection.client
+    except DYNAMODB_ERRORS as exc:  # no region: botocore refuses to build the client at all
+        raise storage_error("Connect", snapshot.table_name, exc) from exc
 
 
 def describe_table() -> dict[str, Any] | None:
@@ -57,7 +52,7 @@ def describe_table() -> dict[str, Any] | None:
         return model.describe_table()  # type: ignore[no-any-return]
     except TableDoesNotExist:
         return None
-    except PynamoDBException as exc:
+    except DYNAMODB_ERRORS as exc:
         raise storage_error("DescribeTable", model.Meta.table_name, exc) from exc
 
 
@@ -109,7 +104,7 @@ def create_table() -> TableReport:
     if description is None:
         try:
             model.create_table(wait=True)
-        except PynamoDBException as exc:
+        except DYNAMODB_ERRORS as exc:
             raise ProvisioningError(
                 f"Could not create table {snapshot.table_name!r}: {exc.msg} ({exc.cause})."
             ) from exc
@@ -134,12 +129,14 @@ def create_table() -> TableReport:
     else:
         try:
             model.update_ttl(ignore_update_ttl_errors=False)
-        except PynamoDBException as exc:
+        except DYNAMODB_ERRORS as exc:
             raise storage_error("UpdateTimeToLive", snapshot.table_name, exc) from exc
         report.ttl_enabled_now = True
     if snapshot.track_users and not has_user_index(description, snapshot):
         _add_user_index(client, snapshot)
         report.index_added = True
+    elif snapshot.track_users:
+        report.notes.append(f"The user index {snapshot.user_index!r} is already there.")
     return report
 
 
@@ -175,6 +172,6 @@ def delete_table() -> bool:
         return False
     try:
         model.delete_table(wait=True)
-    except PynamoDBException as exc:
+    except DYNAMODB_ERRORS as exc:
         raise storage_error("DeleteTable", model.Meta.table_name, exc) from exc
     return True

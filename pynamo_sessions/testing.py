@@ -228,6 +228,23 @@ if pytest is not None:
         provision.delete_table()
 
 
+def run_banner(endpoint: str) -> str:
+    """What ``run`` prints: the exact settings and environment that reach this DynamoDB Local."""
+    keys = DUMMY_CREDENTIALS
+    return (
+        f"DynamoDB Local listening on {endpoint} (in memory: its data is gone when it stops); "
+        "Ctrl-C stops it.\n\n"
+        "In your Django settings:\n"
+        f'    DYNAMODB_LOCAL_ENDPOINT = "{endpoint}"\n'
+        "pynamo_sessions needs no region and no credentials for an endpoint on this machine (it\n"
+        "uses placeholders when none are configured). The AWS CLI and other tools do; for them:\n"
+        f"    export AWS_ACCESS_KEY_ID={keys['AWS_ACCESS_KEY_ID']} "
+        f"AWS_SECRET_ACCESS_KEY={keys['AWS_SECRET_ACCESS_KEY']} AWS_DEFAULT_REGION=us-east-1\n"
+        f"    aws dynamodb list-tables --endpoint-url {endpoint}\n"
+        "Then: python manage.py createsessiontable"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     command = args[0] if args else "fetch"
@@ -238,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         port = int(args[1]) if len(args) > 1 else 8000
         server = DynamoDBLocal(port=port)
         server.start()
-        print(f"DynamoDB Local listening on {server.endpoint}; Ctrl-C stops it.", flush=True)
+        print(run_banner(server.endpoint), flush=True)
         try:
             signal.pause()
         except KeyboardInterrupt:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import PynamoDBException
-
 from pynamo_sessions import calls, conf, models, ops
+from pynamo_sessions.exceptions import DYNAMODB_ERRORS
 
 
 def send(op: ops.DynamoDBOp) -> Any:
@@ -23,8 +22,8 @@ def send(op: ops.DynamoDBOp) -> Any:
         if isinstance(op, ops.Put):
             try:
                 return ops.written(attempt, op.item.save(condition=op.condition()))
-            except PynamoDBException as exc:
+            except DYNAMODB_ERRORS as exc:
                 return ops.put_failed(attempt, exc)
         return ops.written(attempt, model(op.item_key).delete())
-    except PynamoDBException as exc:
+    except DYNAMODB_ERRORS as exc:
         raise attempt.failed(exc) from exc

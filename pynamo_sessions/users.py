@@ -22,10 +22,9 @@ from typing import Any
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ImproperlyConfigured
-from pynamodb.exceptions import PynamoDBException
 
 from pynamo_sessions import conf, keys, models
-from pynamo_sessions.exceptions import storage_error
+from pynamo_sessions.exceptions import DYNAMODB_ERRORS, storage_error
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ def _query(user_id: Any) -> list[models.SessionItem]:
     snapshot = conf.current()
     try:
         return list(model.by_user.query(str(user_id)))  # type: ignore[attr-defined]
-    except PynamoDBException as exc:
+    except DYNAMODB_ERRORS as exc:
         raise storage_error("Query", snapshot.table_name, exc) from exc
 
 

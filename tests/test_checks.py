@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -63,9 +64,27 @@ def test_snippet_app_env_switch_is_w003(settings: Any) -> None:
     assert checks.check_settings() == []
 
 
-def test_app_order_is_w004(settings: Any) -> None:
-    settings.INSTALLED_APPS = ["django.contrib.sessions", "pynamo_sessions"]
-    assert ids(checks.check_settings()) == ["pynamo_sessions.W004"]
+@pytest.mark.parametrize("apps", [
+    ["pynamo_sessions"],  # the recommended setup: no django.contrib.sessions, no django_session table
+    ["django.contrib.sessions", "pynamo_sessions"],  # the original snippet's users, in any order
+])
+def test_no_check_about_django_contrib_sessions(settings: Any, apps: list[str]) -> None:
+    settings.INSTALLED_APPS = [*apps, "django.contrib.auth", "django.contrib.contenttypes"]
+    assert checks.check_settings() == []
+
+
+def test_every_hint_points_at_the_readme_section_that_answers_it() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    headings = {line.lstrip("#").strip().replace("`", "") for line in readme.splitlines() if line.startswith("#")}
+    source = Path(checks.__file__).read_text()
+    before, rest = source.split("SECTIONS = {", 1)
+    raised = set(re.findall(r'"([EWI]\d{3})"', before + rest.split("}", 1)[1]))
+    assert raised == set(checks.SECTIONS)  # every check raised has its section
+    for id, section in checks.SECTIONS.items():
+        assert section in headings, f"{id} points at {section!r}, which is not a README section"
+    assert "section 'Provisioning'" in checks._docs("E101") and "section 'IAM policy'" in checks._docs("W102")
 
 
 def test_checks_run_with_manage_py_check(settings: Any) -> None:
@@ -74,12 +93,32 @@ def test_checks_run_with_manage_py_check(settings: Any) -> None:
         call_command("check")
 
 
+def table_checks() -> list[Any]:
+    """The deploy checks of the table (W103, the local endpoint, is about the suite's own setup)."""
+    return [m for m in checks.check_table() if m.id != "pynamo_sessions.W103"]
+
+
+def test_a_local_endpoint_at_deploy_is_w103() -> None:
+    [message] = [m for m in checks.check_table() if m.id == "pynamo_sessions.W103"]
+    assert "DYNAMODB_LOCAL_ENDPOINT = None" in message.hint
+
+
+@pytest.mark.parametrize(("url", "local"), [
+    ("http://127.0.0.1:8000", True), ("http://localhost:8000", True), ("http://[::1]:8000", True),
+    ("https://dynamodb.eu-west-1.amazonaws.com", False), ("http://dynamodb-local:8000", False),
+])
+def test_what_counts_as_this_machine(url: str, local: bool) -> None:
+    from pynamo_sessions import models
+
+    assert models.is_on_this_machine(url) is local
+
+
 def test_deploy_check_passes_on_a_good_table() -> None:
-    assert checks.check_table() == []
+    assert table_checks() == []
 
 
 def test_deploy_check_missing_table_is_e101(own_table: str) -> None:
-    [message] = checks.check_table()
+    [message] = table_checks()
     assert message.id == "pynamo_sessions.E101" and "createsessiontable" in message.hint
 
 
@@ -89,7 +128,7 @@ def test_deploy_check_wrong_keys_is_e102(own_table: str, raw: Any) -> None:
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}],
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
     )
-    assert ids(checks.check_table()) == ["pynamo_sessions.E102"]
+    assert ids(table_checks()) == ["pynamo_sessions.E102"]
 
 
 def test_deploy_check_ttl_disabled_is_w101(own_table: str, raw: Any) -> None:
@@ -98,19 +137,19 @@ def test_deploy_check_ttl_disabled_is_w101(own_table: str, raw: Any) -> None:
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
     )
-    assert ids(checks.check_table()) == ["pynamo_sessions.W101"]
+    assert ids(table_checks()) == ["pynamo_sessions.W101"]
 
 
 def test_deploy_check_ttl_elsewhere_is_e103(own_table: str, settings: Any) -> None:
     create_table()
     settings.DYNAMODB_SESSIONS_ATTR_TTL = "expires"
-    assert ids(checks.check_table()) == ["pynamo_sessions.E103"]
+    assert ids(table_checks()) == ["pynamo_sessions.E103"]
 
 
 def test_deploy_check_unreachable_is_a_warning_not_a_traceback(settings: Any) -> None:
     settings.DYNAMODB_LOCAL_ENDPOINT = closed_port_url()
     settings.DYNAMODB_SESSIONS_MAX_RETRY_ATTEMPTS = 0
-    [message] = checks.check_table()
+    [message] = table_checks()
     assert message.id == "pynamo_sessions.W102"
     assert "could not be reached" in message.msg
 

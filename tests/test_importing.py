@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from django.contrib.sessions.backends.db import SessionStore as DbStore
 from django.contrib.sessions.models import Session
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from pynamo_sessions import importing
 from pynamo_sessions.backends.dynamodb import SessionStore
 from pynamo_sessions.keys import item_key
 from tests.helpers import count_calls
@@ -77,14 +78,30 @@ def test_dry_run_writes_nothing() -> None:
     assert SessionStore(live[0]).load() == {}
 
 
-def test_resume_after_a_key() -> None:
+def test_resume_by_a_point_that_is_not_a_session_key() -> None:
     live = sorted(make_db_sessions(30))
+    point = importing.resume_point(live[9])
+    assert live[9] not in point and len(point) == importing.RESUME_POINT_LENGTH
     out = StringIO()
-    call_command("importsessions", "--start-after", live[9], "--batch-size", "7", stdout=out)
-    assert "Copied 20 sessions" in out.getvalue()
-    assert f"Last key: {live[-1]}" in out.getvalue()
+    call_command("importsessions", "--resume-after", point, "--batch-size", "7", stdout=out)
+    printed = out.getvalue()
+    assert "Copied 20 sessions" in printed
+    assert f"Resume point: {importing.resume_point(live[-1])}" in printed
+    assert not any(key in printed for key in live)  # no live session key reaches the log
     assert SessionStore(live[9]).load() == {}
     assert SessionStore(live[10]).load() != {}
+
+
+def test_an_unknown_resume_point_is_a_clear_error() -> None:
+    make_db_sessions(3)
+    with pytest.raises(CommandError, match=r"has the resume point 'nowhere'.*without --resume-after"):
+        call_command("importsessions", "--resume-after", "nowhere", stdout=StringIO())
+
+
+def test_import_says_what_it_needs_without_django_contrib_sessions(settings: Any) -> None:
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "django.contrib.sessions"]
+    with pytest.raises(CommandError, match=r"'django\.contrib\.sessions', which is not in INSTALLED_APPS"):
+        call_command("importsessions", stdout=StringIO())
 
 
 def test_keys_we_do_not_accept_are_counted_not_copied() -> None:

@@ -15,3 +15,23 @@ def test_sessions_table_fixture_gives_a_fresh_table(dynamodb_sessions_table: str
     store["a"] = 1
     store.save()
     assert raw.scan(TableName=dynamodb_sessions_table)["Count"] == 1
+
+
+def test_run_prints_settings_that_work_as_printed(dynamodb_local: str, settings: Any, monkeypatch: Any) -> None:
+    import re
+
+    from pynamo_sessions.testing import run_banner
+
+    banner = run_banner(dynamodb_local)
+    [line] = [line.strip() for line in banner.splitlines() if line.strip().startswith("DYNAMODB_LOCAL_ENDPOINT")]
+    namespace: dict[str, Any] = {}
+    exec(line, namespace)  # the line a user pastes into settings.py
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)  # nothing else, as on a fresh machine
+    settings.DYNAMODB_LOCAL_ENDPOINT = namespace["DYNAMODB_LOCAL_ENDPOINT"]
+    settings.DYNAMODB_REGION = None
+    store = SessionStore()
+    store["a"] = 1
+    store.save()
+    assert SessionStore(store.session_key).load() == {"a": 1}
+    assert re.search(r"export AWS_ACCESS_KEY_ID=\w+ AWS_SECRET_ACCESS_KEY=\w+ AWS_DEFAULT_REGION=", banner)

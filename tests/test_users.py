@@ -39,17 +39,20 @@ def test_provisioning_creates_the_user_index(tracked: str, raw: Any) -> None:
     assert [(i["IndexName"], i["KeySchema"]) for i in indexes] == [
         ("user_id-index", [{"AttributeName": "user_id", "KeyType": "HASH"}])
     ]
-    assert checks.check_table() == []
+    assert [m.id for m in checks.check_table()] == ["pynamo_sessions.W103"]  # the suite's local endpoint
 
 
 def test_index_is_added_to_an_existing_table_and_checked(settings: Any, own_table: str, raw: Any) -> None:
     create_table()
     settings.DYNAMODB_SESSIONS_TRACK_USERS = True
-    assert [m.id for m in checks.check_table()] == ["pynamo_sessions.E104"]
+    assert [m.id for m in checks.check_table()] == ["pynamo_sessions.W103", "pynamo_sessions.E104"]
     out = StringIO()
     call_command("createsessiontable", stdout=out)
     assert "Added the user index 'user_id-index'." in out.getvalue()
-    assert checks.check_table() == []
+    assert [m.id for m in checks.check_table()] == ["pynamo_sessions.W103"]  # the suite's local endpoint
+    out = StringIO()
+    call_command("createsessiontable", stdout=out)  # again: it says what it verified
+    assert "The user index 'user_id-index' is already there." in out.getvalue()
 
 
 def test_anonymous_sessions_stay_out_of_the_index(tracked: str, raw: Any) -> None:
@@ -170,6 +173,23 @@ def test_logoutuser_command_by_id_and_username(tracked: str) -> None:
         call_command("logoutuser", username="bob")
     with pytest.raises(CommandError, match="either a user id or --username"):
         call_command("logoutuser")
+
+
+@pytest.mark.django_db
+def test_logoutuser_for_no_user_and_no_session_is_an_error(tracked: str) -> None:
+    with pytest.raises(CommandError, match="There is no user with id '99', and no session of one"):
+        call_command("logoutuser", "99")
+    with pytest.raises(CommandError, match="There is no user with id 'not-a-pk'"):
+        call_command("logoutuser", "not-a-pk")
+
+
+@pytest.mark.django_db
+def test_logoutuser_still_ends_the_sessions_of_a_deleted_user(tracked: str) -> None:
+    logged_in(77)  # the account is gone; its sessions are not
+    out = StringIO()
+    call_command("logoutuser", "77", stdout=out)
+    assert out.getvalue().strip() == "Logged user 77 out of 1 session (there is no user with id '77' any more)."
+    assert users.list_sessions(77) == []
 
 
 @pytest.mark.django_db

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pynamo_sessions import importing
@@ -16,30 +17,41 @@ SOURCES = ("db", "cached_db")
 class Command(BaseCommand):
     help = (
         "Copy the live sessions of Django's db or cached_db engine (the django_session table) into "
-        "the DynamoDB sessions table, keeping keys, data and expiry. Safe to re-run; --start-after resumes."
+        "the DynamoDB sessions table, keeping keys, data and expiry. Safe to re-run; --resume-after resumes. "
+        "Needs 'django.contrib.sessions' in INSTALLED_APPS while it runs (its model reads the table)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--from", dest="source", choices=SOURCES, default="db",
                             help="The engine the sessions come from (both keep them in django_session).")
         parser.add_argument("--dry-run", action="store_true", help="Count what would be copied; write nothing.")
-        parser.add_argument("--start-after", metavar="KEY", help="Resume after this session key.")
+        parser.add_argument("--resume-after", metavar="POINT",
+                            help="Resume after the point a previous run printed (not a session key).")
         parser.add_argument("--batch-size", type=int, default=1000)
         parser.add_argument("--workers", type=int, default=8, help="Parallel writes (default 8).")
 
-    def handle(self, *args: Any, source: str, dry_run: bool, start_after: str | None, batch_size: int,
+    def handle(self, *args: Any, source: str, dry_run: bool, resume_after: str | None, batch_size: int,
                workers: int, verbosity: int, **options: Any) -> None:
         if batch_size < 1 or workers < 1:
             raise CommandError(f"--batch-size and --workers must be at least 1; got {batch_size} and {workers}.")
+        if not apps.is_installed("django.contrib.sessions"):
+            raise CommandError(
+                "importsessions reads Django's django_session table through the model of "
+                "'django.contrib.sessions', which is not in INSTALLED_APPS. Add it for the import "
+                "(with the DATABASES entry that holds the table), run the import, then remove it: "
+                "pynamo_sessions itself does not need it."
+            )
         show_progress = verbosity >= 1 and self.stdout.isatty()
         try:
             result = importing.import_sessions(
-                importing.db_rows(start_after=start_after, batch_size=batch_size),
+                importing.db_rows(resume_after=resume_after, batch_size=batch_size),
                 decoder=SessionStore(), dry_run=dry_run, workers=workers,
                 progress=self._progress if show_progress else None,
             )
         except PynamoSessionsError as exc:
-            raise CommandError(f"{exc} Resume with --start-after to skip what was done.") from exc
+            raise CommandError(
+                f"{exc} Re-run with --resume-after and the last point printed to skip what was done."
+            ) from exc
         if verbosity < 1:
             return
         if show_progress:
@@ -52,7 +64,8 @@ class Command(BaseCommand):
             f"pynamo_sessions does not accept and {result.too_large:,} over 400 KB."
         )
         if result.last_key:
-            self.stdout.write(f"Last key: {result.last_key}")
+            self.stdout.write(f"Resume point: {importing.resume_point(result.last_key)} "
+                              "(--resume-after resumes after it)")
 
     def _progress(self, progress: importing.Progress) -> None:
         rate = progress.done / progress.seconds if progress.seconds else 0

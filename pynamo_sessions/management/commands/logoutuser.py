@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pynamo_sessions import users
@@ -28,9 +29,23 @@ class Command(BaseCommand):
             except user_model.DoesNotExist:
                 raise CommandError(f"There is no user with username {username!r}.") from None
             user_id = str(user.pk)
+        assert user_id is not None
         try:
             revoked = users.revoke_all(user_id)
         except PynamoSessionsError as exc:
             raise CommandError(str(exc)) from exc
+        # Sessions can outlive a deleted account, so they are revoked whether or not the user
+        # exists; a mistyped id that matches neither a user nor a session is an error.
+        exists = username is not None or _user_exists(user_id)
+        if not exists and revoked == 0:
+            raise CommandError(f"There is no user with id {user_id!r}, and no session of one.")
         if verbosity >= 1:
-            self.stdout.write(f"Logged user {user_id} out of {revoked} session{'s' if revoked != 1 else ''}.")
+            gone = "" if exists else f" (there is no user with id {user_id!r} any more)"
+            self.stdout.write(f"Logged user {user_id} out of {revoked} session{'s' if revoked != 1 else ''}{gone}.")
+
+
+def _user_exists(user_id: str) -> bool:
+    try:
+        return get_user_model()._default_manager.filter(pk=user_id).exists()
+    except (ValueError, ValidationError):  # not even a valid primary key for this user model
+        return False
