@@ -82,6 +82,10 @@ def _positive_seconds(value: Any) -> str | None:
     return None if ok else "must be a positive number of seconds"
 
 
+def _optional_positive_int(value: Any) -> str | None:
+    return None if value is None else _positive_int(value)
+
+
 def _optional_dotted_path(value: Any) -> str | None:
     if value is None or callable(value) or (isinstance(value, str) and "." in value):
         return None
@@ -226,6 +230,15 @@ class Conf:
         "DYNAMODB_SESSIONS_USER_INDEX", "user_id-index", _table_name,
         "Name of the global secondary index on the user id attribute.",
     )
+    ABSOLUTE_AGE: Setting[int | None] = Setting(
+        "DYNAMODB_SESSIONS_ABSOLUTE_AGE", None, _optional_positive_int,
+        "Seconds: no session is valid longer than this after it was created (a login starts a "
+        "new one), however active it is. None: only Django's idle expiry.",
+    )
+    ATTR_CREATED: Setting[str] = Setting(
+        "DYNAMODB_SESSIONS_ATTR_CREATED", "created", _attribute_name,
+        "Name of the creation-time attribute (epoch seconds), written when ABSOLUTE_AGE is set.",
+    )
     LOGOUT_ON_PASSWORD_CHANGE: Setting[bool] = Setting(
         "DYNAMODB_SESSIONS_LOGOUT_ON_PASSWORD_CHANGE", False, _boolean,
         "With TRACK_USERS, log a user out of every session when their password changes.",
@@ -275,6 +288,8 @@ class Snapshot:
     track_client: bool
     attr_user: str
     user_index: str
+    absolute_age: int | None
+    attr_created: str
     metrics_callback: Any
 
 
@@ -283,11 +298,13 @@ def attribute_name_clash() -> str | None:
     names = [conf.ATTR_ID, conf.ATTR_TTL, conf.ATTR_SESSION_DATA]
     if conf.TRACK_USERS:
         names.append(conf.ATTR_USER)
+    if conf.ABSOLUTE_AGE is not None:
+        names.append(conf.ATTR_CREATED)
     if len(set(map(repr, names))) == len(names):
         return None
     return (
         "DYNAMODB_SESSIONS_ATTR_ID, _ATTR_TTL, _ATTR_SESSION_DATA (and _ATTR_USER when "
-        f"tracking users) must all differ; got {names!r}."
+        f"tracking users, _ATTR_CREATED with an absolute age) must all differ; got {names!r}."
     )
 
 
@@ -335,6 +352,8 @@ def current() -> Snapshot:
             track_client=conf.TRACK_CLIENT,
             attr_user=conf.ATTR_USER,
             user_index=conf.USER_INDEX,
+            absolute_age=conf.ABSOLUTE_AGE,
+            attr_created=conf.ATTR_CREATED,
             metrics_callback=conf.METRICS_CALLBACK,
         )
         _snapshot = snapshot

@@ -62,7 +62,9 @@ class SessionMiddleware(DjangoSessionMiddleware):
     """
 
     def __init__(self, get_response: GetResponse) -> None:
-        super().__init__(get_response)  # picks the engine; marks us async when the chain is
+        # Django's picks the engine and marks us async when the chain is; its process_request
+        # (a store from the cookie) is used as it is.
+        super().__init__(get_response)
         self.async_mode = iscoroutinefunction(get_response)
 
     def __call__(self, request: HttpRequest) -> Any:
@@ -76,9 +78,6 @@ class SessionMiddleware(DjangoSessionMiddleware):
         self.process_request(request)
         get_response: Any = self.get_response
         return await self._aprocess_response(request, await get_response(request))
-
-    def process_request(self, request: HttpRequest) -> None:
-        request.session = self.SessionStore(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """A view (or the auth middleware's lazy user) could not read the session: 503."""

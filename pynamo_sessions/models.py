@@ -53,6 +53,8 @@ class SessionItem(Model):
     expires: ClassVar[TTLAttribute]
     # Written only when DYNAMODB_SESSIONS_TRACK_USERS is on; absent on anonymous sessions so
     # the user index stays sparse.
+    # Written only with DYNAMODB_SESSIONS_ABSOLUTE_AGE: when the session was created.
+    created: ClassVar[NumberAttribute]
     user_id: ClassVar[UnicodeAttribute]
     updated: ClassVar[NumberAttribute]
     user_agent: ClassVar[UnicodeAttribute]
@@ -132,6 +134,8 @@ def build(snapshot: conf.Snapshot, *, admin: bool = False) -> type[SessionItem]:
         "data": UnicodeAttribute(attr_name=snapshot.attr_data),
         "expires": TTLAttribute(attr_name=snapshot.attr_ttl),
     }
+    if snapshot.absolute_age is not None:
+        namespace["created"] = NumberAttribute(null=True, attr_name=snapshot.attr_created)
     if snapshot.track_users:
         attr_user = snapshot.attr_user
         namespace.update(
@@ -189,6 +193,7 @@ def connection_fields(snapshot: conf.Snapshot) -> tuple[Any, ...]:
         snapshot.read_capacity_units, snapshot.write_capacity_units, snapshot.connect_timeout,
         snapshot.read_timeout, snapshot.max_retry_attempts, snapshot.max_pool_connections,
         snapshot.track_users, snapshot.attr_user, snapshot.user_index, snapshot.retry_mode,
+        snapshot.absolute_age is not None, snapshot.attr_created,
     )
 
 

@@ -21,7 +21,7 @@ from django.core.cache import caches
 
 from pynamo_sessions import conf, ops
 from pynamo_sessions.backends.dynamodb import SessionStore as DynamoDBStore
-from pynamo_sessions.backends.dynamodb import Stored
+from pynamo_sessions.backends.dynamodb import Stored, alive
 from pynamo_sessions.ops import Steps
 
 # Django's cached_db logs cache failures here, at ERROR, as "Error saving to cache (...)": the
@@ -51,10 +51,11 @@ class SessionStore(DynamoDBStore):
         if session_key is not None:
             cached = yield ops.CacheGet(self._cache_key(session_key))
             if cached is not None:
-                item_key, encoded, expires = cached
+                item_key, encoded, expires, *rest = cached  # older entries carry no creation time
+                created = rest[0] if rest else None
                 # The cache entry expires with the session, but a clock or a timeout may lag.
-                if expires.timestamp() > time.time():
-                    self._remember(Stored(session_key, item_key, encoded, expires))
+                if alive(expires, created, conf.current()):
+                    self._remember(Stored(session_key, item_key, encoded, expires, created))
                     return self.decode(encoded)
         data = yield from super()._load_steps()
         yield from self._cache_stored_steps()
@@ -83,7 +84,7 @@ class SessionStore(DynamoDBStore):
             return
         timeout = int(stored.expires.timestamp() - time.time())
         if timeout > 0:
-            value = (stored.item_key, stored.data, stored.expires)
+            value = (stored.item_key, stored.data, stored.expires, stored.created)
             yield ops.CacheSet(self._cache_key(stored.session_key), value, timeout)
 
     # The cache is carried out through Django's cache API: sync, or its async twin.

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -45,6 +45,19 @@ class Stored:
     item_key: str  # the key itself, its HMAC, or after a SECRET_KEY rotation an HMAC under a fallback
     data: str  # encoded
     expires: datetime
+    created: int | None = None  # epoch seconds, with DYNAMODB_SESSIONS_ABSOLUTE_AGE
+
+
+def alive(expires: datetime, created: int | None, snapshot: conf.Snapshot) -> bool:
+    """Whether a stored session is still valid. DynamoDB deletes expired items lazily, often
+    days after their TTL: an item still there is not necessarily alive. Its TTL never passes the
+    absolute deadline, but the deadline is checked too: DYNAMODB_SESSIONS_ABSOLUTE_AGE may have
+    been lowered since it was written."""
+    now = time.time()
+    if expires.timestamp() <= now:
+        return False
+    age = snapshot.absolute_age
+    return age is None or created is None or created + age > now
 
 
 def _aware(value: datetime) -> datetime:
@@ -190,9 +203,7 @@ class SessionStore(SessionBase):
                 item = yield ops.Get(fallback)
                 if item is not None:
                     break
-        # DynamoDB deletes expired items lazily, often days after their TTL: an item still
-        # there is not necessarily alive.
-        if item is None or item.expires <= datetime.now(UTC):
+        if item is None or not alive(item.expires, getattr(item, "created", None), snapshot):
             return None
         return item  # type: ignore[no-any-return]
 
@@ -220,7 +231,7 @@ class SessionStore(SessionBase):
             # session under a fresh key (no session fixation).
             self._session_key = None
             return {}
-        self._remember(Stored(session_key, item.key, item.data, item.expires))
+        self._remember(Stored(session_key, item.key, item.data, item.expires, getattr(item, "created", None)))
         return self.decode(item.data)
 
     def _session_steps(self, no_load: bool) -> Steps[dict[str, Any]]:
@@ -275,6 +286,9 @@ class SessionStore(SessionBase):
         if not must_create and self._touch_can_wait(data, expires, snapshot):
             return
         attributes: dict[str, Any] = {"data": self.encode(data), "expires": expires}
+        created = self._created()
+        if created is not None:
+            attributes["created"] = created
         if snapshot.track_users:
             attributes.update(self._user_attributes(data, snapshot))
         item = models.bound_model()(self._item_key(session_key, snapshot), **attributes)
@@ -291,7 +305,49 @@ class SessionStore(SessionBase):
                 raise CreateError
             logger.info("Session %s was deleted by another request; not saving it.", keys.redact(session_key))
             raise UpdateError
-        self._remember(Stored(session_key, item.key, item.data, item.expires))
+        self._remember(Stored(session_key, item.key, item.data, item.expires, created))
+
+    # The absolute lifetime ----------------------------------------------------------------
+
+    def _created(self) -> int | None:
+        """When this session was created (epoch seconds), with DYNAMODB_SESSIONS_ABSOLUTE_AGE
+        set: as stored, or now for a session not stored yet. A login cycles the key into a new
+        session, so it starts a new lifetime (see the README)."""
+        if conf.current().absolute_age is None:
+            return None
+        stored = self._stored
+        if stored is not None and stored.session_key == self.session_key and stored.created is not None:
+            return stored.created
+        return int(time.time())
+
+    def _seconds_left(self) -> int | None:
+        age = conf.current().absolute_age
+        created = self._created()
+        if age is None or created is None:
+            return None
+        return max(0, int(created + age - time.time()))
+
+    def _cap_age(self, age: int) -> int:
+        left = self._seconds_left()
+        return age if left is None else min(age, left)
+
+    def _cap_date(self, expiry: datetime) -> datetime:
+        left = self._seconds_left()
+        return expiry if left is None else min(expiry, timezone.now() + timedelta(seconds=left))
+
+    # The cookie's max-age and the stored TTL both stop at the absolute deadline.
+
+    def get_expiry_age(self, **kwargs: Any) -> int:
+        return self._cap_age(super().get_expiry_age(**kwargs))
+
+    async def aget_expiry_age(self, **kwargs: Any) -> int:
+        return self._cap_age(await super().aget_expiry_age(**kwargs))
+
+    def get_expiry_date(self, **kwargs: Any) -> datetime:
+        return self._cap_date(super().get_expiry_date(**kwargs))
+
+    async def aget_expiry_date(self, **kwargs: Any) -> datetime:
+        return self._cap_date(await super().aget_expiry_date(**kwargs))
 
     def _touch_can_wait(
         self, data: dict[str, Any], expires: datetime, snapshot: conf.Snapshot
