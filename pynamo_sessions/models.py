@@ -165,7 +165,7 @@ def _set_retry_mode(model: type[SessionItem], mode: str) -> None:
 
 def user_index_projection(snapshot: conf.Snapshot) -> list[str]:
     """The attributes a user's session list shows, copied into the user index."""
-    return [snapshot.attr_ttl, "updated", "user_agent", "ip_address"]
+    return [snapshot.attr_ttl, "updated", "user_agent", "ip_address", snapshot.attr_created]
 
 
 def _user_index(snapshot: conf.Snapshot) -> GlobalSecondaryIndex[Any]:

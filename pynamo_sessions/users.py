@@ -14,6 +14,8 @@ to save, instead of bringing the session back.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import import_module
@@ -26,13 +28,17 @@ from django.core.exceptions import ImproperlyConfigured
 from pynamo_sessions import conf, keys, models
 from pynamo_sessions.exceptions import DYNAMODB_ERRORS, storage_error
 
+logger = logging.getLogger("pynamo_sessions")
+
 
 @dataclass(frozen=True)
 class UserSession:
     """One live session of a user.
 
     ``key`` is what the session is stored under: the session key itself, or its HMAC when
-    DYNAMODB_SESSIONS_HASH_KEYS is on. Pass it to ``revoke``.
+    DYNAMODB_SESSIONS_HASH_KEYS is on. Pass it to ``revoke``. ``ref`` is a one-way digest of
+    it, what pages and URLs show: without hashed keys the item key is a live session key, a
+    bearer credential that has no place in HTML.
     """
 
     key: str
@@ -40,6 +46,18 @@ class UserSession:
     last_seen: datetime | None
     user_agent: str | None
     ip_address: str | None
+    created: datetime | None = None
+
+    @property
+    def ref(self) -> str:
+        return reference(self.key)
+
+
+REF_LENGTH = 16
+
+
+def reference(item_key: str) -> str:
+    return hashlib.sha256(item_key.encode()).hexdigest()[:REF_LENGTH]
 
 
 def _tracked_model() -> type[models.SessionItem]:
@@ -77,15 +95,25 @@ def list_sessions(user_id: Any) -> list[UserSession]:
         UserSession(
             key=item.key,
             expires=item.expires,
-            last_seen=datetime.fromtimestamp(item.updated, UTC) if item.updated else None,
+            last_seen=_datetime(item.updated),
             user_agent=item.user_agent,
             ip_address=item.ip_address,
+            created=_datetime(getattr(item, "created", None)),
         )
         for item in _query(user_id)
         if item.expires > now
     ]
     sessions.sort(key=lambda s: s.last_seen or s.expires, reverse=True)
     return sessions
+
+
+def _datetime(epoch: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, UTC) if epoch else None
+
+
+def find(user_id: Any, ref: str) -> UserSession | None:
+    """The user's live session whose ``ref`` is ``ref``; None for another user's or no one's."""
+    return next((s for s in list_sessions(user_id) if s.ref == ref), None)
 
 
 def current_key(session: SessionBase) -> str | None:
@@ -95,15 +123,17 @@ def current_key(session: SessionBase) -> str | None:
     return keys.item_key(session.session_key, hashed=conf.current().hash_keys)
 
 
-def revoke(user_id: Any, key: str) -> bool:
-    """Log one session of the user out; False when the user has no such session."""
+def revoke(user_id: Any, key: str, *, by: Any = None) -> bool:
+    """Log one session of the user out; False when the user has no such session. ``by`` (the
+    user or staff member doing it) is named in the log line."""
     if key not in {item.key for item in _query(user_id)}:
         return False
     _engine().delete_item(key)
+    logger.info("%s signed out session %s of user %s.", _who(by), reference(key), user_id)
     return True
 
 
-def revoke_all(user_id: Any, *, keep: SessionBase | None = None) -> int:
+def revoke_all(user_id: Any, *, keep: SessionBase | None = None, by: Any = None) -> int:
     """Log the user out everywhere (but in ``keep``, the current session, if given)."""
     spared = current_key(keep) if keep is not None else None
     engine = _engine()
@@ -112,7 +142,15 @@ def revoke_all(user_id: Any, *, keep: SessionBase | None = None) -> int:
         if item.key != spared:
             engine.delete_item(item.key)
             revoked += 1
+    logger.info("%s signed out %d session%s of user %s%s.", _who(by), revoked, "" if revoked == 1 else "s",
+                user_id, " (all but the current one)" if spared else "")
     return revoked
+
+
+def _who(by: Any) -> str:
+    if by is None:
+        return "The application"
+    return f"{'Staff member' if getattr(by, 'is_staff', False) else 'User'} {by.get_username()} (id {by.pk})"
 
 
 def logout_on_password_change(sender: Any, instance: Any, **kwargs: Any) -> None:

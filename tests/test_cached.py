@@ -117,7 +117,7 @@ def test_cache_entry_of_an_expired_session_is_ignored(settings: Any) -> None:
     store["a"] = 1
     store.save()
     key = store.session_key
-    item_key, encoded, _, created = caches["default"].get(KEY_PREFIX + key)
+    item_key, encoded, _, _created = caches["default"].get(KEY_PREFIX + key)
     from datetime import UTC, datetime, timedelta
 
     caches["default"].set(KEY_PREFIX + key, (item_key, encoded, datetime.now(UTC) - timedelta(seconds=1)))

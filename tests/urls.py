@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import path
+from django.urls import include, path
 
 
 def read(request: HttpRequest) -> JsonResponse:
@@ -55,4 +56,6 @@ urlpatterns = [
     path("whoami/", whoami),
     path("aincrement/", aincrement),
     path("aread/", aread),
+    path("account/sessions/", include("pynamo_sessions.urls")),
+    path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,102 @@
+""""Where you're signed in": a user's live sessions, and signing them out.
+
+    path("account/sessions/", include("pynamo_sessions.urls"))
+
+Class-based, so a project can subclass them (another template, another redirect). Every view
+reads the user's sessions through the user index (one query, no scan) and acts only on those:
+a reference that is not one of the user's own sessions answers 404 and changes nothing, so a
+user can neither revoke nor learn anything about anybody else's session.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import resolve_url
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.generic import TemplateView
+
+from pynamo_sessions import devices, users
+
+logger = logging.getLogger("pynamo_sessions")
+
+
+@dataclass(frozen=True)
+class ShownSession:
+    """A session as the page shows it."""
+
+    ref: str
+    device: str
+    ip_address: str | None
+    last_seen: Any
+    expires: Any
+    created: Any
+    is_current: bool
+
+
+def shown_sessions(user_id: Any, current_key: str | None) -> list[ShownSession]:
+    """The user's live sessions, most recently used first, as the pages show them."""
+    return [
+        ShownSession(
+            ref=s.ref, device=devices.describe(s.user_agent), ip_address=s.ip_address,
+            last_seen=s.last_seen, expires=s.expires, created=s.created, is_current=s.key == current_key,
+        )
+        for s in users.list_sessions(user_id)
+    ]
+
+
+class SessionListView(LoginRequiredMixin, TemplateView):
+    """The signed-in user's sessions, each with a button to sign it out."""
+
+    template_name = "pynamo_sessions/sessions.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        request = self.request
+        context["sessions"] = shown_sessions(request.user.pk, users.current_key(request.session))
+        return context
+
+    def confirm(self, notice: str) -> HttpResponse:
+        """Answer a revocation with the updated list and what was done."""
+        return self.render_to_response(self.get_context_data(notice=notice))
+
+
+class RevokeSessionView(SessionListView):
+    """POST: sign one of the user's sessions out. Signing out the current one logs out."""
+
+    http_method_names = ("post",)
+
+    def post(self, request: HttpRequest, ref: str) -> HttpResponse:
+        target = users.find(request.user.pk, ref)
+        if target is None:
+            raise Http404(_("You have no such session."))
+        if target.key == users.current_key(request.session):
+            return self.logged_out(request)
+        users.revoke(request.user.pk, target.key, by=request.user)
+        return self.confirm(_("Signed out %(device)s.") % {"device": devices.describe(target.user_agent)})
+
+    def logged_out(self, request: HttpRequest) -> HttpResponse:
+        """As Django's LogoutView: log out, then go to LOGOUT_REDIRECT_URL (or the login page)."""
+        user = request.user
+        logout(request)  # flushes this session: its item is deleted
+        logger.info("User %s (id %s) signed out their current session.", user.get_username(), user.pk)
+        return HttpResponseRedirect(resolve_url(settings.LOGOUT_REDIRECT_URL or settings.LOGIN_URL))
+
+
+class RevokeOtherSessionsView(SessionListView):
+    """POST: sign out every session of the user but this one."""
+
+    http_method_names = ("post",)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        count = users.revoke_all(request.user.pk, keep=request.session, by=request.user)
+        return self.confirm(ngettext(
+            "Signed out %(count)d other session.", "Signed out %(count)d other sessions.", count,
+        ) % {"count": count})

@@ -1,0 +1,198 @@
+""""Where you're signed in": the user's page and the staff view, against DynamoDB Local."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import Client
+
+from pynamo_sessions import create_table, users
+
+pytestmark = pytest.mark.django_db
+
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+          "Version/17.5 Mobile/15E148 Safari/604.1")
+PAGE = "/account/sessions/"
+
+
+@pytest.fixture
+def tracked(settings: Any, own_table: str) -> str:
+    settings.DYNAMODB_SESSIONS_TRACK_USERS = True
+    settings.DYNAMODB_SESSIONS_TRACK_CLIENT = True
+    create_table()
+    return own_table
+
+
+@pytest.fixture
+def alice() -> User:
+    return User.objects.create_user("alice", password="alice-password-1")
+
+
+def signed_in(user: User, user_agent: str, **client_options: Any) -> Client:
+    """A browser in which ``user`` signed in; a first request stores its user agent and address."""
+    client = Client(**client_options)
+    assert client.login(username=user.username, password=f"{user.username}-password-1")
+    assert client.get("/increment/", HTTP_USER_AGENT=user_agent).status_code == 200
+    return client
+
+
+def whoami(client: Client) -> str:
+    return str(client.get("/whoami/").json()["user"])
+
+
+def refs(user: User) -> dict[str, str]:
+    """Each live session's ref, by the device the page shows."""
+    from pynamo_sessions.devices import describe
+
+    return {describe(s.user_agent): s.ref for s in users.list_sessions(user.pk)}
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(tracked: str) -> None:
+    response = Client().get(PAGE)
+    assert response.status_code == 302 and response["Location"] == f"/login-page/?next={PAGE}"
+
+
+def test_the_page_lists_each_device_most_recent_first_and_marks_this_one(tracked: str, alice: User) -> None:
+    laptop = signed_in(alice, FIREFOX)
+    time.sleep(1.05)  # "last seen" counts whole seconds
+    signed_in(alice, IPHONE)
+    page = laptop.get(PAGE, HTTP_USER_AGENT=FIREFOX).content.decode()
+    assert "2 live sessions" in page
+    assert page.index("Safari on iPhone") < page.index("Firefox on Linux")  # the iPhone was used last
+    assert "Firefox on Linux <strong>(this session)</strong>" in page
+    assert "127.0.0.1" in page and "ago" in page
+    assert '<button type="submit" aria-label="Sign out Safari on iPhone">' in page
+    for session in users.list_sessions(alice.pk):
+        assert session.key not in page  # only one-way refs reach the HTML
+        assert f"/account/sessions/{session.ref}/revoke/" in page
+
+
+def test_signing_out_another_device_logs_it_out_on_its_next_request(
+    tracked: str, alice: User, caplog: pytest.LogCaptureFixture,
+) -> None:
+    laptop, phone = signed_in(alice, FIREFOX), signed_in(alice, IPHONE)
+    assert whoami(phone) == "alice"
+    with caplog.at_level(logging.INFO, logger="pynamo_sessions"):
+        response = laptop.post(f"{PAGE}{refs(alice)['Safari on iPhone']}/revoke/")
+    assert response.status_code == 200
+    notice = '<p class="pynamo-sessions-notice" role="status">Signed out Safari on iPhone.</p>'
+    assert notice in response.content.decode()
+    assert whoami(phone) == "AnonymousUser"
+    assert whoami(laptop) == "alice"
+    [line] = [r.getMessage() for r in caplog.records if "signed out session" in r.getMessage()]
+    assert line.startswith(f"User alice (id {alice.pk}) signed out session ")
+    assert all(s.key not in line for s in users.list_sessions(alice.pk))
+
+
+def test_signing_out_this_session_logs_out_as_djangos_logout(tracked: str, alice: User, settings: Any) -> None:
+    laptop = signed_in(alice, FIREFOX)
+    settings.LOGOUT_REDIRECT_URL = "/goodbye/"
+    response = laptop.post(f"{PAGE}{refs(alice)['Firefox on Linux']}/revoke/")
+    assert response.status_code == 302 and response["Location"] == "/goodbye/"
+    assert response.cookies["sessionid"].value == ""  # the cookie is deleted
+    assert users.list_sessions(alice.pk) == []
+    assert whoami(laptop) == "AnonymousUser"
+
+
+def test_sign_out_all_other_sessions(tracked: str, alice: User) -> None:
+    laptop, phone, other = signed_in(alice, FIREFOX), signed_in(alice, IPHONE), signed_in(alice, IPHONE)
+    response = laptop.post(f"{PAGE}revoke-others/")
+    assert "Signed out 2 other sessions." in response.content.decode()
+    assert whoami(phone) == whoami(other) == "AnonymousUser"
+    assert whoami(laptop) == "alice"
+    assert [s.ref for s in users.list_sessions(alice.pk)] == [refs(alice)["Firefox on Linux"]]
+
+
+def test_another_users_session_answers_404_and_changes_nothing(tracked: str, alice: User) -> None:
+    bob = User.objects.create_user("bob", password="bob-password-1")
+    bobs_phone = signed_in(bob, IPHONE)
+    laptop = signed_in(alice, FIREFOX)
+    for ref in (refs(bob)["Safari on iPhone"], "0" * 16, users.list_sessions(bob.pk)[0].key):
+        response = laptop.post(f"{PAGE}{ref}/revoke/")
+        assert response.status_code == 404
+        assert "Safari" not in response.content.decode()
+    assert whoami(bobs_phone) == "bob"
+
+
+def test_revoking_is_post_only_and_csrf_protected(tracked: str, alice: User) -> None:
+    phone = signed_in(alice, IPHONE)
+    laptop = signed_in(alice, FIREFOX, enforce_csrf_checks=True)
+    ref = refs(alice)["Safari on iPhone"]
+    assert laptop.get(f"{PAGE}{ref}/revoke/").status_code == 405
+    assert laptop.post(f"{PAGE}{ref}/revoke/").status_code == 403  # no CSRF token
+    assert laptop.post(f"{PAGE}revoke-others/").status_code == 403
+    assert whoami(phone) == "alice"
+    page = laptop.get(PAGE)
+    token = page.context["csrf_token"]
+    assert laptop.post(f"{PAGE}{ref}/revoke/", {"csrfmiddlewaretoken": str(token)}).status_code == 200
+    assert whoami(phone) == "AnonymousUser"
+
+
+def test_without_client_tracking_the_page_shows_what_it_has(tracked: str, alice: User, settings: Any) -> None:
+    settings.DYNAMODB_SESSIONS_TRACK_CLIENT = False
+    laptop = signed_in(alice, FIREFOX)
+    page = laptop.get(PAGE).content.decode()
+    assert "Unknown device <strong>(this session)</strong>" in page
+    assert "Firefox" not in page and "127.0.0.1" not in page
+
+
+def test_the_creation_time_is_shown_with_an_absolute_age(tracked: str, alice: User, settings: Any) -> None:
+    settings.DYNAMODB_SESSIONS_ABSOLUTE_AGE = 3600
+    laptop = signed_in(alice, FIREFOX)
+    [session] = laptop.get(PAGE).context["sessions"]
+    assert session.created is not None and session.is_current
+
+
+# The staff view ------------------------------------------------------------------------------
+
+@pytest.fixture
+def staff() -> User:
+    member = User.objects.create_user("admin", password="admin-password-1", is_staff=True)
+    member.user_permissions.add(Permission.objects.get(codename="change_user"))
+    return member
+
+
+def test_staff_see_a_users_sessions_and_sign_them_out_everywhere(
+    tracked: str, alice: User, staff: User, caplog: pytest.LogCaptureFixture,
+) -> None:
+    laptop, phone = signed_in(alice, FIREFOX), signed_in(alice, IPHONE)
+    desk = signed_in(staff, FIREFOX)
+    url = f"/account/sessions/staff/user/{alice.pk}/"
+    page = desk.get(url).content.decode()
+    assert "Firefox on Linux" in page and "Safari on iPhone" in page and "2 live sessions" in page
+    assert f'href="/admin/auth/user/{alice.pk}/change/"' in page  # the admin's breadcrumbs
+    with caplog.at_level(logging.INFO, logger="pynamo_sessions"):
+        response = desk.post(url)
+    assert "Signed alice out of 2 sessions." in response.content.decode()
+    assert whoami(laptop) == whoami(phone) == "AnonymousUser"
+    assert whoami(desk) == "admin"
+    assert any(r.getMessage() == f"Staff member admin (id {staff.pk}) signed out 2 sessions of user {alice.pk}."
+               for r in caplog.records)
+
+
+def test_the_admin_user_page_links_to_the_staff_view(tracked: str, alice: User, staff: User) -> None:
+    staff.is_superuser = True
+    staff.save()
+    desk = signed_in(staff, FIREFOX)
+    page = desk.get(f"/admin/auth/user/{alice.pk}/change/").content.decode()
+    assert f'<a href="/account/sessions/staff/user/{alice.pk}/">Sessions</a>' in page
+
+
+def test_only_staff_with_the_user_change_permission(tracked: str, alice: User, staff: User) -> None:
+    phone = signed_in(alice, IPHONE)
+    url = f"/account/sessions/staff/user/{alice.pk}/"
+    assert signed_in(alice, FIREFOX).post(url).status_code == 302  # not staff: the admin's login page
+    staff.user_permissions.clear()
+    assert signed_in(staff, FIREFOX).post(url).status_code == 403
+    assert whoami(phone) == "alice"
+
+
+def test_staff_view_of_no_such_user_is_404(tracked: str, staff: User) -> None:
+    desk = signed_in(staff, FIREFOX)
+    assert desk.get("/account/sessions/staff/user/999/").status_code == 404
+    assert desk.get("/account/sessions/staff/user/not-a-pk/").status_code == 404
