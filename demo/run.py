@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -39,11 +40,15 @@ def main() -> int:
         os.environ["DYNAMODB_LOCAL_ENDPOINT"] = endpoint
         print(f"DynamoDB Local at {endpoint}")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo.settings")
+    # Users live in a throwaway SQLite file, as the sessions live in an in-memory DynamoDB Local.
+    users = tempfile.TemporaryDirectory(prefix="pynamo-sessions-demo-")
+    os.environ["DEMO_DATABASE"] = str(Path(users.name) / "users.sqlite3")
     try:
         import django
         from django.core.management import call_command
 
         django.setup()
+        call_command("migrate", verbosity=0)
         call_command("createsessiontable")
         print(f"\nDemo site: http://127.0.0.1:{args.port}/   (Ctrl-C stops it and DynamoDB Local)\n", flush=True)
         call_command("runserver", f"127.0.0.1:{args.port}", use_reloader=False)
@@ -52,6 +57,7 @@ def main() -> int:
     finally:
         if server is not None:
             server.stop()
+        users.cleanup()
     return 0
 
 

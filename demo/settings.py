@@ -1,23 +1,32 @@
-"""The demo site: no relational database at all, sessions in DynamoDB.
+"""The demo site: sessions in DynamoDB, users in a throwaway SQLite file.
 
-demo/run.py sets DYNAMODB_LOCAL_ENDPOINT to the DynamoDB Local it starts. With DYNAMODB_REGION
+demo/run.py sets DYNAMODB_LOCAL_ENDPOINT to the DynamoDB Local it starts, and DEMO_DATABASE to a
+fresh SQLite file for django.contrib.auth's users (sessions never touch it). With DYNAMODB_REGION
 set in the environment instead (and AWS credentials), the same site uses real DynamoDB.
 """
 
 import os
+from pathlib import Path
 
 SECRET_KEY = os.environ.get("DEMO_SECRET_KEY", "demo-only-not-secret")
 DEBUG = True
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
-DATABASES: dict[str, dict[str, str]] = {}
-INSTALLED_APPS = ["pynamo_sessions", "demo"]
+DATABASES = {"default": {
+    "ENGINE": "django.db.backends.sqlite3",
+    "NAME": os.environ.get("DEMO_DATABASE", str(Path(__file__).resolve().parent.parent / ".cache" / "demo.sqlite3")),
+}}
+INSTALLED_APPS = ["pynamo_sessions", "django.contrib.auth", "django.contrib.contenttypes", "demo"]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "pynamo_sessions.middleware.SessionMiddleware",
+    "pynamo_sessions.middleware.ClientInfoMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+LOGIN_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
 ROOT_URLCONF = "demo.urls"
 TEMPLATES = [{
     "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -31,3 +40,7 @@ SESSION_ENGINE = "pynamo_sessions.backends.dynamodb"
 DYNAMODB_LOCAL_ENDPOINT = os.environ.get("DYNAMODB_LOCAL_ENDPOINT") or None
 DYNAMODB_REGION = os.environ.get("DYNAMODB_REGION", "us-east-1")
 DYNAMODB_SESSIONS_TABLE = os.environ.get("DEMO_SESSIONS_TABLE", "pynamo-sessions-demo")
+# "Where you're signed in" (/account/sessions/): the user index, the device, an absolute lifetime.
+DYNAMODB_SESSIONS_TRACK_USERS = True
+DYNAMODB_SESSIONS_TRACK_CLIENT = True
+DYNAMODB_SESSIONS_ABSOLUTE_AGE = 90 * 24 * 3600

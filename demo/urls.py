@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from demo import views
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("cart/remove/", views.cart_remove, name="cart_remove"),
     path("login/", views.login, name="login"),
     path("logout/", views.logout, name="logout"),
+    path("account/sessions/", include("pynamo_sessions.urls")),
 ]

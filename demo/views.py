@@ -9,6 +9,9 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -65,7 +68,7 @@ def home(request: HttpRequest) -> HttpResponse:
     # shows the item as this request found it; the next page shows this request's write.
     return render(request, "demo/index.html", {
         "visits": request.session["visits"],
-        "user": request.session.get("user"),
+        "user": request.user.get_username() if request.user.is_authenticated else None,
         "remembered": request.session.get("remember", False),
         "cart": [(code, PRODUCTS.get(code, code), count) for code, count in sorted(cart.items())],
         "products": PRODUCTS,
@@ -102,9 +105,14 @@ def cart_remove(request: HttpRequest) -> HttpResponse:
 @require_POST
 def login(request: HttpRequest) -> HttpResponse:
     name = request.POST.get("name", "").strip()[:40] or "guest"
-    # A new key on every change of privilege, as django.contrib.auth.login does.
-    request.session.cycle_key()
-    request.session["user"] = name
+    # The demo signs anyone in by name alone, creating the user on first use. Django's login()
+    # gives the session a new key (cycle_key) and stores the user's id, which the user index
+    # of "Where you're signed in" lists sessions by.
+    user, created = User.objects.get_or_create(username=name)
+    if created:
+        user.set_unusable_password()
+        user.save()
+    auth_login(request, user)
     remember = request.POST.get("remember") == "on"
     request.session["remember"] = remember
     request.session.set_expiry(REMEMBER_ME if remember else 0)
@@ -113,5 +121,5 @@ def login(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
-    request.session.flush()
+    auth_logout(request)  # flushes the session: its item is deleted
     return redirect("home")

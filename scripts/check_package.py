@@ -63,6 +63,12 @@ def check_contents(sdist: Path, wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         tops = {name.split("/", 1)[0] for name in archive.namelist()}
     extra = {top for top in tops if top != "pynamo_sessions" and not top.endswith(".dist-info")}
+    templates = {"pynamo_sessions/templates/pynamo_sessions/sessions.html",
+                 "pynamo_sessions/templates/admin/auth/user/change_form.html",
+                 "pynamo_sessions/templates/admin/pynamo_sessions/user_sessions.html",
+                 "pynamo_sessions/templatetags/pynamo_sessions.py", "pynamo_sessions/py.typed"}
+    if not templates <= set(zipfile.ZipFile(wheel).namelist()):
+        sys.exit(f"FAILED: the wheel lacks {sorted(templates - set(zipfile.ZipFile(wheel).namelist()))}")
     if extra:
         sys.exit(f"FAILED: the wheel carries more than the package: {sorted(extra)}")
     metadata = zipfile.ZipFile(wheel).read(next(n for n in zipfile.ZipFile(wheel).namelist()

@@ -52,16 +52,33 @@ def demo_site(dynamodb_local: str) -> Iterator[str]:
     assert process.returncode == 0, output
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[webdriver.Chrome]:
-    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and chromedriver, "run scripts/ensure-chromium (make test does) to install Chromium"
+def chromium(*arguments: str) -> webdriver.Chrome:
+    binary, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert binary and chromedriver, "run scripts/ensure-chromium (make test does) to install Chromium"
     options = Options()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+    options.binary_location = binary
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", *arguments):
         options.add_argument(argument)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
     driver.set_page_load_timeout(30)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    driver = chromium("--window-size=1100,800")
+    yield driver
+    driver.quit()
+
+
+# A second browser that says it is Safari on an iPhone, so the page can tell the two apart.
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+          "Version/17.5 Mobile/15E148 Safari/604.1")
+
+
+@pytest.fixture(scope="module")
+def phone() -> Iterator[webdriver.Chrome]:
+    driver = chromium(f"--user-agent={IPHONE}")
     yield driver
     driver.quit()
 
@@ -109,7 +126,8 @@ def test_the_demo_in_a_real_browser(demo_site: str, browser: webdriver.Chrome, r
     assert text(browser, "session-key") == first_key
     shown = {row.get_attribute("data-attribute") for row in browser.find_elements(By.CSS_SELECTOR, "#raw tbody tr")}
     item = stored(raw, first_key)
-    assert item is not None and shown == set(item) == {"id", "ttl", "session_data"}
+    # (the demo sets DYNAMODB_SESSIONS_ABSOLUTE_AGE, which stores the creation time)
+    assert item is not None and shown == set(item) == {"id", "ttl", "session_data", "created"}
     countdown = browser.find_element(By.ID, "countdown")
     assert int(countdown.get_attribute("data-ttl") or 0) <= int(item["ttl"]["N"])
     assert countdown.text.startswith("in ")
@@ -143,3 +161,41 @@ def test_the_demo_in_a_real_browser(demo_site: str, browser: webdriver.Chrome, r
     assert browser.find_elements(By.ID, "cart-empty")
     assert session_cookie(browser)["value"] not in (first_key, login_cookie["value"])
     assert stored(raw, login_cookie["value"]) is None
+
+
+def sign_in(browser: webdriver.Chrome, site: str, name: str) -> None:
+    browser.get(site)
+    browser.find_element(By.ID, "name").send_keys(name)
+    submit(browser, "login")
+    assert text(browser, "user") == name
+
+
+def test_where_youre_signed_in_across_two_browsers(
+    demo_site: str, browser: webdriver.Chrome, phone: webdriver.Chrome,
+) -> None:
+    sign_in(browser, demo_site, "Grace")
+    sign_in(phone, demo_site, "Grace")
+    browser.find_element(By.ID, "sessions-link").click()
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".pynamo-sessions-table"))
+    rows = browser.find_elements(By.CSS_SELECTOR, ".pynamo-sessions-table tbody tr")
+    devices = sorted(row.find_element(By.TAG_NAME, "th").text for row in rows)
+    assert devices == ["HeadlessChrome on Linux (this session)", "Safari on iPhone"]
+    screenshot = os.environ.get("PYNAMO_SESSIONS_SCREENSHOT")
+    if screenshot:  # how the README's picture is made: see README, "Where you're signed in"
+        browser.save_screenshot(screenshot)
+
+    # Sign the phone out from the laptop: the page confirms, and lists the laptop alone.
+    [other] = [row for row in rows if row.get_attribute("aria-current") is None]
+    browser.execute_script("window.beforeSubmit = true;")
+    other.find_element(By.TAG_NAME, "button").click()
+    WebDriverWait(browser, 15, ignored_exceptions=(WebDriverException,)).until(
+        lambda b: b.execute_script("return !window.beforeSubmit && document.readyState === 'complete';")
+    )
+    assert browser.find_element(By.CSS_SELECTOR, "[role=status]").text == "Signed out Safari on iPhone."
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".pynamo-sessions-table tbody tr")) == 1
+
+    # The phone's next request is logged out; the laptop stays signed in.
+    phone.get(demo_site)
+    assert not phone.find_elements(By.ID, "user") and phone.find_elements(By.ID, "name")
+    browser.get(demo_site)
+    assert text(browser, "user") == "Grace"

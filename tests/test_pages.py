@@ -65,7 +65,7 @@ def test_the_page_lists_each_device_most_recent_first_and_marks_this_one(tracked
     assert "2 live sessions" in page
     assert page.index("Safari on iPhone") < page.index("Firefox on Linux")  # the iPhone was used last
     assert "Firefox on Linux <strong>(this session)</strong>" in page
-    assert "127.0.0.1" in page and "ago" in page
+    assert "127.0.0.1" in page and "just now" in page
     assert '<button type="submit" aria-label="Sign out Safari on iPhone">' in page
     for session in users.list_sessions(alice.pk):
         assert session.key not in page  # only one-way refs reach the HTML
@@ -196,3 +196,14 @@ def test_staff_view_of_no_such_user_is_404(tracked: str, staff: User) -> None:
     desk = signed_in(staff, FIREFOX)
     assert desk.get("/account/sessions/staff/user/999/").status_code == 404
     assert desk.get("/account/sessions/staff/user/not-a-pk/").status_code == 404
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [(5, "just now"), (300, "5\xa0minutes ago"), (None, "—")])
+def test_relative_times(seconds: int | None, shown: str) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from pynamo_sessions.templatetags.pynamo_sessions import ago
+
+    assert ago(None if seconds is None else timezone.now() - timedelta(seconds=seconds)) == shown
