@@ -92,31 +92,30 @@ class SessionMiddleware(DjangoSessionMiddleware):
         decision = self._decide(request, response)
         if isinstance(decision, HttpResponseBase):
             return decision
+        lifetime = None
         if decision.save:
             session: Any = request.session
             try:
-                max_age, expires = _cookie_lifetime(session.get_expire_at_browser_close(), session.get_expiry_age)
+                lifetime = _cookie_lifetime(session.get_expire_at_browser_close(), session.get_expiry_age())
                 session.save()
             except (UpdateError, SessionStorageError) as exc:
                 return self._save_failed(request, exc)
-            self._set_cookie(response, session.session_key, max_age, expires)
-        return self._finish(decision, request, response)
+        return self._finish(decision, request, response, lifetime)
 
     async def _aprocess_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         decision = self._decide(request, response)
         if isinstance(decision, HttpResponseBase):
             return decision
+        lifetime = None
         if decision.save:
             session: Any = request.session
             try:
                 at_browser_close = await session.aget_expire_at_browser_close()
-                age = await session.aget_expiry_age()
-                max_age, expires = _cookie_lifetime(at_browser_close, lambda: age)
+                lifetime = _cookie_lifetime(at_browser_close, await session.aget_expiry_age())
                 await session.asave()
             except (UpdateError, SessionStorageError) as exc:
                 return self._save_failed(request, exc)
-            self._set_cookie(response, session.session_key, max_age, expires)
-        return self._finish(decision, request, response)
+        return self._finish(decision, request, response, lifetime)
 
     def _decide(self, request: HttpRequest, response: HttpResponseBase) -> _Decision | HttpResponseBase:
         """Django's SessionMiddleware rules, plus two of ours: a response that an inner layer
@@ -147,20 +146,24 @@ class SessionMiddleware(DjangoSessionMiddleware):
         assert isinstance(exc, SessionStorageError)
         return self.unavailable_response(request, exc)
 
-    def _set_cookie(self, response: HttpResponseBase, key: str, max_age: int | None, expires: str | None) -> None:
-        response.set_cookie(
-            settings.SESSION_COOKIE_NAME,
-            key,
-            max_age=max_age,
-            expires=expires,
-            domain=settings.SESSION_COOKIE_DOMAIN,
-            path=settings.SESSION_COOKIE_PATH,
-            secure=bool(settings.SESSION_COOKIE_SECURE),
-            httponly=bool(settings.SESSION_COOKIE_HTTPONLY),
-            samesite=settings.SESSION_COOKIE_SAMESITE,
-        )
-
-    def _finish(self, decision: _Decision, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    def _finish(
+        self, decision: _Decision, request: HttpRequest, response: HttpResponseBase,
+        lifetime: tuple[int | None, str | None] | None,
+    ) -> HttpResponseBase:
+        if lifetime is not None:  # saved: refresh the client's cookie
+            max_age, expires = lifetime
+            key: Any = request.session.session_key
+            response.set_cookie(
+                settings.SESSION_COOKIE_NAME,
+                key,
+                max_age=max_age,
+                expires=expires,
+                domain=settings.SESSION_COOKIE_DOMAIN,
+                path=settings.SESSION_COOKIE_PATH,
+                secure=bool(settings.SESSION_COOKIE_SECURE),
+                httponly=bool(settings.SESSION_COOKIE_HTTPONLY),
+                samesite=settings.SESSION_COOKIE_SAMESITE,
+            )
         if decision.delete_cookie:
             response.delete_cookie(
                 settings.SESSION_COOKIE_NAME,
@@ -184,11 +187,11 @@ class SessionMiddleware(DjangoSessionMiddleware):
         return response
 
 
-def _cookie_lifetime(at_browser_close: bool, age: Callable[[], int]) -> tuple[int | None, str | None]:
+def _cookie_lifetime(at_browser_close: bool, age: int) -> tuple[int | None, str | None]:
+    """The cookie's max-age and expires, as Django's middleware sets them."""
     if at_browser_close:
         return None, None
-    max_age = age()
-    return max_age, http_date(time.time() + max_age)
+    return age, http_date(time.time() + age)
 
 
 class ClientInfoMiddleware:
