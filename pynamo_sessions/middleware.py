@@ -7,14 +7,14 @@ Unavailable** with ``Retry-After`` instead of a 500. Django's own middleware can
 saves in ``process_response``, and an exception raised there becomes a 500 inside its own layer,
 before any other middleware could answer differently.
 
-What to do with a response is decided in one place (``_decide``); the sync and async paths only
-carry it out.
+What to do with a response is decided in one place (``_decide``, ``_response_steps``); the sync
+and async paths only carry it out.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ from django.utils.http import http_date
 
 from pynamo_sessions import calls
 from pynamo_sessions.exceptions import SessionStorageError, SessionStoreUnavailable
+from pynamo_sessions.ops import Run
 
 # Enough to tell one browser from another; a hostile header cannot bloat the item.
 MAX_USER_AGENT = 256
@@ -85,34 +86,42 @@ class SessionMiddleware(DjangoSessionMiddleware):
             return self.unavailable_response(request, exception)
         return None
 
+    # The response phase is written once, as steps that name the session methods they need
+    # ("save"); the sync path calls them, the async path awaits their "a" twins ("asave").
+
     # Django's stubs say HttpResponse; streaming and file responses come through here too.
     def process_response(  # type: ignore[override]
         self, request: HttpRequest, response: HttpResponseBase,
     ) -> HttpResponseBase:
-        decision = self._decide(request, response)
-        if isinstance(decision, HttpResponseBase):
-            return decision
-        lifetime = None
-        if decision.save:
-            session: Any = request.session
+        run = Run(self._response_steps(request, response))
+        while (method := run.next()) is not None:
             try:
-                lifetime = _cookie_lifetime(session.get_expire_at_browser_close(), session.get_expiry_age())
-                session.save()
-            except (UpdateError, SessionStorageError) as exc:
-                return self._save_failed(request, exc)
-        return self._finish(decision, request, response, lifetime)
+                run.answered(getattr(request.session, method)())
+            except Exception as exc:  # noqa: BLE001 - handed to the steps, which decide
+                run.failed(exc)
+        return run.value  # type: ignore[return-value]
 
     async def _aprocess_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        run = Run(self._response_steps(request, response))
+        while (method := run.next()) is not None:
+            try:
+                run.answered(await getattr(request.session, "a" + method)())
+            except Exception as exc:  # noqa: BLE001 - handed to the steps, which decide
+                run.failed(exc)
+        return run.value  # type: ignore[return-value]
+
+    def _response_steps(
+        self, request: HttpRequest, response: HttpResponseBase,
+    ) -> Generator[str, Any, HttpResponseBase]:
         decision = self._decide(request, response)
         if isinstance(decision, HttpResponseBase):
             return decision
         lifetime = None
         if decision.save:
-            session: Any = request.session
             try:
-                at_browser_close = await session.aget_expire_at_browser_close()
-                lifetime = _cookie_lifetime(at_browser_close, await session.aget_expiry_age())
-                await session.asave()
+                at_browser_close = yield "get_expire_at_browser_close"
+                lifetime = _cookie_lifetime(at_browser_close, (yield "get_expiry_age"))
+                yield "save"
             except (UpdateError, SessionStorageError) as exc:
                 return self._save_failed(request, exc)
         return self._finish(decision, request, response, lifetime)

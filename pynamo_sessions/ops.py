@@ -101,13 +101,13 @@ class Run(Generic[T]):
     """One run of steps: hands out the next operation and takes its outcome. An operation's
     error is raised inside the steps, where they decide what it means."""
 
-    def __init__(self, steps: Steps[T]) -> None:
+    def __init__(self, steps: Generator[Any, Any, T]) -> None:
         self._steps = steps
         self._result: Any = None
         self._error: Exception | None = None
         self.value: T | None = None
 
-    def next(self) -> Op | None:
+    def next(self) -> Any:
         """The next operation to carry out, or None when the steps are done (see ``value``)."""
         try:
             if self._error is None:
