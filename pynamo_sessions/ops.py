@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pynamo_sessions import calls, conf, models, usage
-from pynamo_sessions.exceptions import CONDITION_FAILED, response_code
+from pynamo_sessions.exceptions import is_condition_failure
 
 T = TypeVar("T")
 
@@ -152,7 +152,7 @@ def got(attempt: calls.Attempt, item: models.SessionItem | None, snapshot: conf.
 
 def put_failed(attempt: calls.Attempt, exc: BaseException) -> str:
     """A failed PutItem: a failed condition is an answer; anything else raises our error."""
-    if response_code(exc) != CONDITION_FAILED:
+    if not is_condition_failure(exc):
         raise attempt.failed(exc) from exc
     attempt.answered(CONDITION_FAILED_OUTCOME)
     return CONDITION_FAILED_OUTCOME

@@ -128,9 +128,15 @@ def revoke(user_id: Any, key: str, *, by: Any = None) -> bool:
     user or staff member doing it) is named in the log line."""
     if key not in {item.key for item in _query(user_id)}:
         return False
+    end(user_id, key, by=by)
+    return True
+
+
+def end(user_id: Any, key: str, *, by: Any = None) -> None:
+    """Delete the session stored under ``key``, which the caller has just found among the user's
+    own (``find``, ``list_sessions``): no second query."""
     _engine().delete_item(key)
     logger.info("%s signed out session %s of user %s.", _who(by), reference(key), user_id)
-    return True
 
 
 def revoke_all(user_id: Any, *, keep: SessionBase | None = None, by: Any = None) -> int:

@@ -79,7 +79,7 @@ class RevokeSessionView(SessionListView):
             raise Http404(_("You have no such session."))
         if target.key == users.current_key(request.session):
             return self.logged_out(request)
-        users.revoke(request.user.pk, target.key, by=request.user)
+        users.end(request.user.pk, target.key, by=request.user)  # found among the user's own
         return self.confirm(_("Signed out %(device)s.") % {"device": devices.describe(target.user_agent)})
 
     def logged_out(self, request: HttpRequest) -> HttpResponse:
