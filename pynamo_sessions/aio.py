@@ -78,7 +78,6 @@ class _LoopClient:
     def __init__(self, fields: tuple[Any, ...]) -> None:
         self.fields = fields
         self.client: Any = None
-        self.error: BaseException | None = None
         self.ready = asyncio.Event()
         self.stopping = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
@@ -95,7 +94,9 @@ class _LoopClient:
                 self.ready.set()
                 await self.stopping.wait()  # until the settings change or the loop shuts down
         except Exception as exc:  # noqa: BLE001 - the sync path then reports the real problem
-            self.error = exc
+            # A client that cannot be built (no region, say) is not retried on every call of
+            # every loop: these settings go through the sync path until they change.
+            _unbuildable.add(self.fields)
             logger.warning("Could not build the async DynamoDB client (%s: %s); async session calls run "
                            "their sync twins in a thread.", type(exc).__name__, exc)
         finally:
@@ -107,12 +108,15 @@ class _LoopClient:
 
 # Keyed by loop; an entry leaves when its owner task ends, which a loop's shutdown brings about.
 _clients: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
+_unbuildable: set[tuple[Any, ...]] = set()
 
 
-def _holder() -> _LoopClient:
+def _holder() -> _LoopClient | None:
     snapshot = conf.current()
-    loop = asyncio.get_running_loop()
     fields = models.connection_fields(snapshot)
+    if fields in _unbuildable:
+        return None
+    loop = asyncio.get_running_loop()
     holder = _clients.get(loop)
     if holder is None or holder.fields != fields:
         if holder is not None:
@@ -125,17 +129,15 @@ def _holder() -> _LoopClient:
 def client() -> Any:
     """The running loop's client when it is ready; None while it is being built or without the
     extra (the caller then runs the sync path in a thread)."""
-    if not available():
-        return None
-    return _holder().client
+    holder = _holder() if available() else None
+    return None if holder is None else holder.client
 
 
 async def connect() -> None:
     """Build the running loop's client now (from a startup hook, or in tests) and wait for it."""
-    if not available():
-        return
-    holder = _holder()
-    await holder.ready.wait()
+    holder = _holder() if available() else None
+    if holder is not None:
+        await holder.ready.wait()
 
 
 def open_clients() -> int:

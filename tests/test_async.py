@@ -6,6 +6,7 @@ PynamoDB model, and the async ones through the loop's aiobotocore client, on bot
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -267,3 +268,19 @@ async def test_asgi_503_when_dynamodb_fails(proxy: FaultProxy) -> None:
     proxy.set_fault(faultproxy.DROP)
     response = await client.get("/aincrement/")
     assert response.status_code == 503 and response["Retry-After"] == "1"
+
+
+async def test_a_client_that_cannot_be_built_is_tried_once(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    settings.DYNAMODB_LOCAL_ENDPOINT = None
+    settings.DYNAMODB_REGION = None
+    with caplog.at_level(logging.WARNING, logger="pynamo_sessions"):
+        await aio.connect()  # fails: no region
+        for _ in range(3):
+            assert aio.client() is None
+            with pytest.raises(SessionStorageError, match="no AWS region"):
+                await PlainStore("a" * 32).aload()  # the sync path, which says what is wrong
+    assert sum("Could not build the async DynamoDB client" in r.getMessage() for r in caplog.records) == 1
