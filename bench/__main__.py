@@ -375,6 +375,10 @@ def main() -> int:
         from bench.asgi.__main__ import main as asgi
 
         return asgi(sys.argv[2:])
+    if sys.argv[1:2] == ["tabs"]:
+        from bench.tabs.__main__ import main as tabs
+
+        return tabs(sys.argv[2:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("what", nargs="?", default="requests", choices=["requests", "clearsessions"])
     parser.add_argument("--rounds", type=int, default=9)

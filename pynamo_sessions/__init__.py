@@ -9,6 +9,7 @@ from __future__ import annotations
 from pynamo_sessions.exceptions import (
     ProvisioningError,
     PynamoSessionsError,
+    SessionConflict,
     SessionStorageError,
     SessionStoreUnavailable,
     SessionTableMissing,
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ProvisioningError",
     "PynamoSessionsError",
+    "SessionConflict",
     "SessionStorageError",
     "SessionStoreUnavailable",
     "SessionTableMissing",

@@ -151,7 +151,7 @@ async def send(client: Any, op: ops.DynamoDBOp) -> Any:
     model = models.bound_model()
     # PynamoDB's own request builder, as its get/save/delete use it: the same request on the wire.
     connection = model._get_connection()
-    attempt = calls.begin(op.operation, snapshot)
+    attempt = calls.begin(op.operation, snapshot, op.conflict)
     try:
         if isinstance(op, ops.Get):
             response = await client.get_item(**connection.get_operation_kwargs(
@@ -159,15 +159,16 @@ async def send(client: Any, op: ops.DynamoDBOp) -> Any:
             raw = response.get("Item")
             return ops.got(attempt, None if raw is None else model.from_raw_data(raw), snapshot)
         if isinstance(op, ops.Put):
-            attributes = op.item.serialize()
-            hash_key = attributes.pop(model.key.attr_name)["S"]
-            request = connection.get_operation_kwargs(
-                hash_key, key="Item", attributes=attributes, condition=op.condition(),
-                return_consumed_capacity="TOTAL")
+            # What save() sends, its version condition and next version included.
+            args, kwargs = op.item._get_save_args(condition=op.condition())
+            kwargs.update(key="Item", return_consumed_capacity="TOTAL")
+            request = connection.get_operation_kwargs(*args, **kwargs)
             try:
-                return ops.written(attempt, await client.put_item(**request))
+                response = await client.put_item(**request)
             except ClientError as exc:
                 return ops.put_failed(attempt, exc)
+            op.item.update_local_version_attribute()  # type: ignore[no-untyped-call] # as save() does
+            return ops.written(attempt, response)
         return ops.written(attempt, await client.delete_item(**connection.get_operation_kwargs(
             op.item_key, return_consumed_capacity="TOTAL")))
     except (BotoCoreError, ClientError) as exc:

@@ -20,6 +20,9 @@ class PynamoSessionsConfig(AppConfig):
         from pynamo_sessions import checks
 
         checks.register()
+        from django.contrib.auth.signals import user_logged_in
+
+        user_logged_in.connect(_login_starts_a_new_lifetime, dispatch_uid="pynamo_sessions.new_lifetime")
         if conf.conf.TRACK_USERS and conf.conf.LOGOUT_ON_PASSWORD_CHANGE:
             from django.contrib.auth import get_user_model
             from django.db.models.signals import post_save
@@ -34,6 +37,14 @@ class PynamoSessionsConfig(AppConfig):
             # background here keeps it off the first request without slowing every manage.py
             # command; no request is sent.
             threading.Thread(target=_warm_up, name="pynamo_sessions-warm-up", daemon=True).start()
+
+
+def _login_starts_a_new_lifetime(sender: object, request: object, **kwargs: object) -> None:
+    # With DYNAMODB_SESSIONS_ABSOLUTE_AGE, a login (a new authentication, even of the same
+    # user) is what starts a new lifetime; cycling the key alone never does.
+    restart = getattr(getattr(request, "session", None), "start_new_lifetime", None)
+    if restart is not None:
+        restart()
 
 
 def _warm_up() -> None:

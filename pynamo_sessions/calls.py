@@ -50,12 +50,13 @@ def breaker(snapshot: conf.Snapshot | None = None) -> Breaker:
 class Attempt:
     """A call that the breaker let through; report how it went exactly once."""
 
-    __slots__ = ("breaker", "operation", "snapshot", "started")
+    __slots__ = ("breaker", "conflict", "operation", "snapshot", "started")
 
-    def __init__(self, operation: str, snapshot: conf.Snapshot, breaker: Breaker) -> None:
+    def __init__(self, operation: str, snapshot: conf.Snapshot, breaker: Breaker, conflict: str | None = None) -> None:
         self.operation = operation
         self.snapshot = snapshot
         self.breaker = breaker
+        self.conflict = conflict
         self.started = time.perf_counter()
 
     def answered(self, outcome: str, capacity_units: float | None = None) -> None:
@@ -63,26 +64,27 @@ class Attempt:
         condition is a normal answer, never a failure of the store)."""
         _log(self.breaker.record(failed=False), self.snapshot)
         usage.report(self.operation, self.snapshot.table_name, self.started, outcome, capacity_units,
-                     snapshot=self.snapshot)
+                     snapshot=self.snapshot, conflict=self.conflict)
 
     def failed(self, exc: BaseException) -> SessionStorageError:
         """The call failed: count it, report and log it, and return the error to raise."""
         table = self.snapshot.table_name
-        usage.report(self.operation, table, self.started, "error", snapshot=self.snapshot)
+        usage.report(self.operation, table, self.started, "error", snapshot=self.snapshot, conflict=self.conflict)
         error = storage_error(self.operation, table, exc)
         logger.error("Session %s failed: %s", self.operation, error)
         _log(self.breaker.record(failed=error.outage), self.snapshot)
         return error
 
 
-def begin(operation: str, snapshot: conf.Snapshot) -> Attempt:
-    """Ask the breaker for ``operation``; raises SessionStoreUnavailable while it is open."""
+def begin(operation: str, snapshot: conf.Snapshot, conflict: str | None = None) -> Attempt:
+    """Ask the breaker for ``operation``; raises SessionStoreUnavailable while it is open.
+    ``conflict`` is reported with the call (see ``usage.Call``)."""
     current = breaker(snapshot)
     try:
         _log(current.before_call(), snapshot)
     except BreakerOpen as exc:
         raise unavailable(operation, snapshot, exc.retry_after) from None
-    return Attempt(operation, snapshot, current)
+    return Attempt(operation, snapshot, current, conflict)
 
 
 def unavailable(operation: str, snapshot: conf.Snapshot, seconds: float) -> SessionStoreUnavailable:

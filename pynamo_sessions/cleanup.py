@@ -138,7 +138,7 @@ def _delete_if_expired(
 ) -> None:
     for backoff in range(MAX_BACKOFFS + 1):
         try:
-            model(key).delete(condition=model.expires <= now)
+            model(key).delete(condition=model.expires <= now, add_version_condition=False)
         except DYNAMODB_ERRORS as exc:
             if is_condition_failure(exc):
                 tally.add(refreshed=1)

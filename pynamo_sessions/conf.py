@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -30,6 +31,18 @@ ON_UNAVAILABLE_CHOICES = ("raise", "anonymous")
 #: The SESSION_ENGINE values that mean "sessions in DynamoDB".
 ENGINES = ("pynamo_sessions.backends.dynamodb", "pynamo_sessions.backends.cached_dynamodb")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+LOOPBACK_HOSTS = frozenset({"localhost", "::1", "[::1]"})
+# The request path's timeouts when they are not set and the endpoint is on this machine
+# (DynamoDB Local in development and in test suites): a JVM on a busy laptop or CI runner
+# can pause for longer than production's fast-fail 0.5 s, and a test suite must not fail
+# because the machine was busy. Set the two settings to test fast failure locally.
+LOCAL_CONNECT_TIMEOUT = 2.0
+LOCAL_READ_TIMEOUT = 10.0
+
+
+def is_on_this_machine(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
 
 
 def _optional_url(value: Any) -> str | None:
@@ -110,6 +123,9 @@ class Setting(Generic[T]):
             return self
         return getattr(settings, self.name, self.default)
 
+    def is_set(self) -> bool:
+        return hasattr(settings, self.name)
+
     def problem(self) -> str | None:
         """Return a full sentence describing what is wrong with the current value, or None."""
         value = getattr(settings, self.name, self.default)
@@ -164,11 +180,13 @@ class Conf:
     )
     CONNECT_TIMEOUT: Setting[float] = Setting(
         "DYNAMODB_SESSIONS_CONNECT_TIMEOUT", 0.5, _positive_seconds,
-        "Seconds to wait for a connection to DynamoDB on the request path.",
+        "Seconds to wait for a connection to DynamoDB on the request path (unset, with an "
+        "endpoint on this machine: 2).",
     )
     READ_TIMEOUT: Setting[float] = Setting(
         "DYNAMODB_SESSIONS_READ_TIMEOUT", 0.5, _positive_seconds,
-        "Seconds to wait for DynamoDB's answer on the request path.",
+        "Seconds to wait for DynamoDB's answer on the request path (unset, with an endpoint "
+        "on this machine: 10).",
     )
     MAX_RETRY_ATTEMPTS: Setting[int] = Setting(
         "DYNAMODB_SESSIONS_MAX_RETRY_ATTEMPTS", 1, _non_negative_int,
@@ -222,6 +240,12 @@ class Conf:
         "With TRACK_USERS, also store the user agent and IP address of the last request "
         "(needs pynamo_sessions.middleware.ClientInfoMiddleware).",
     )
+    ATTR_VERSION: Setting[str] = Setting(
+        "DYNAMODB_SESSIONS_ATTR_VERSION", "version", _attribute_name,
+        "Name of the version-number attribute that makes parallel saves of one session merge "
+        "instead of overwriting each other; items without it (older ones, the snippet's) get it "
+        "on their next save.",
+    )
     ATTR_USER: Setting[str] = Setting(
         "DYNAMODB_SESSIONS_ATTR_USER", "user_id", _attribute_name,
         "Name of the user id attribute written when TRACK_USERS is on.",
@@ -269,6 +293,7 @@ class Snapshot:
     attr_id: str
     attr_ttl: str
     attr_data: str
+    attr_version: str
     consistent_read: bool
     billing_mode: str
     read_capacity_units: int
@@ -295,7 +320,7 @@ class Snapshot:
 
 def attribute_name_clash() -> str | None:
     """Why the attribute-name settings cannot share one item, or None when they can."""
-    names = [conf.ATTR_ID, conf.ATTR_TTL, conf.ATTR_SESSION_DATA]
+    names = [conf.ATTR_ID, conf.ATTR_TTL, conf.ATTR_SESSION_DATA, conf.ATTR_VERSION]
     if conf.TRACK_USERS:
         names.append(conf.ATTR_USER)
     if conf.ABSOLUTE_AGE is not None:
@@ -303,7 +328,7 @@ def attribute_name_clash() -> str | None:
     if len(set(map(repr, names))) == len(names):
         return None
     return (
-        "DYNAMODB_SESSIONS_ATTR_ID, _ATTR_TTL, _ATTR_SESSION_DATA (and _ATTR_USER when "
+        "DYNAMODB_SESSIONS_ATTR_ID, _ATTR_TTL, _ATTR_SESSION_DATA, _ATTR_VERSION (and _ATTR_USER when "
         f"tracking users, _ATTR_CREATED with an absolute age) must all differ; got {names!r}."
     )
 
@@ -333,12 +358,13 @@ def current() -> Snapshot:
             attr_id=conf.ATTR_ID,
             attr_ttl=conf.ATTR_TTL,
             attr_data=conf.ATTR_SESSION_DATA,
+            attr_version=conf.ATTR_VERSION,
             consistent_read=conf.CONSISTENT_READ,
             billing_mode=conf.BILLING_MODE,
             read_capacity_units=conf.READ_CAPACITY_UNITS,
             write_capacity_units=conf.WRITE_CAPACITY_UNITS,
-            connect_timeout=float(conf.CONNECT_TIMEOUT),
-            read_timeout=float(conf.READ_TIMEOUT),
+            connect_timeout=float(_timeout(Conf.CONNECT_TIMEOUT, LOCAL_CONNECT_TIMEOUT)),
+            read_timeout=float(_timeout(Conf.READ_TIMEOUT, LOCAL_READ_TIMEOUT)),
             max_retry_attempts=conf.MAX_RETRY_ATTEMPTS,
             max_pool_connections=conf.MAX_POOL_CONNECTIONS,
             retry_mode=conf.RETRY_MODE,
@@ -358,6 +384,14 @@ def current() -> Snapshot:
         )
         _snapshot = snapshot
     return snapshot
+
+
+def _timeout(setting: Setting[float], local: float) -> float:
+    """The setting's value; unset, production's default, or ``local`` for DynamoDB Local."""
+    endpoint = conf.LOCAL_ENDPOINT
+    if setting.is_set() or not endpoint or not is_on_this_machine(endpoint):
+        return getattr(settings, setting.name, setting.default)
+    return local
 
 
 # SECRET_KEY matters to hashed keys, USE_TZ to expiry; both are read live, but a change to any of

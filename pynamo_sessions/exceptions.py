@@ -81,6 +81,23 @@ class SessionTableMissing(SessionStorageError):
     """The configured table does not exist in this region/endpoint."""
 
 
+class SessionConflict(SessionStorageError):
+    """Other requests kept saving the same session first, through every merge round.
+
+    Not an outage (it never counts towards the circuit breaker); the middleware answers 503 with
+    Retry-After, and nothing this request changed was written.
+    """
+
+    def __init__(self, redacted_key: str, rounds: int) -> None:
+        super().__init__(
+            f"Session {redacted_key} was saved by other requests first in each of {rounds} "
+            "rounds of merging, so this request's changes were not written. Something saves this "
+            "session in a tight loop from many requests at once; keep such data out of the session.",
+            operation="PutItem",
+        )
+        self.rounds = rounds
+
+
 class SessionTooLarge(PynamoSessionsError):
     """The session would make an item over DynamoDB's 400 KB limit; nothing was written."""
 

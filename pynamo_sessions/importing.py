@@ -128,7 +128,7 @@ def import_sessions(
             tally.add(copied=1)
             return
         try:
-            item.save(condition=model.must_not_exist | (model.expires < expires))
+            item.save(condition=model.must_not_exist | (model.expires < expires), add_version_condition=False)
         except DYNAMODB_ERRORS as exc:
             if is_condition_failure(exc):
                 tally.add(kept_newer=1)

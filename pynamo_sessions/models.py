@@ -12,10 +12,9 @@ import logging
 import math
 import threading
 from typing import Any, ClassVar, cast
-from urllib.parse import urlsplit
 
 import botocore.session
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
@@ -36,7 +35,6 @@ ADMIN_TIMEOUTS = {"connect_timeout_seconds": 5.0, "read_timeout_seconds": 30.0}
 # DynamoDB Local: any region will do (with -sharedDb it ignores it), any letters-and-digits key.
 LOCAL_REGION = "us-east-1"
 LOCAL_CREDENTIALS = ("pynamosessions", "pynamosessions")
-LOOPBACK_HOSTS = frozenset({"localhost", "::1", "[::1]"})
 
 
 class SessionItem(Model):
@@ -51,6 +49,11 @@ class SessionItem(Model):
     key: ClassVar[UnicodeAttribute]
     data: ClassVar[UnicodeAttribute]
     expires: ClassVar[TTLAttribute]
+    # PynamoDB's optimistic locking: every save is conditional on the version it read and
+    # writes the next one, so parallel saves of one session are detected and merged instead of
+    # overwriting each other (see backends/dynamodb.py). Items without it (written before it
+    # existed, or by the original snippet) are saved on the condition that it is still absent.
+    version: ClassVar[VersionAttribute]
     # Written only when DYNAMODB_SESSIONS_TRACK_USERS is on; absent on anonymous sessions so
     # the user index stays sparse.
     # Written only with DYNAMODB_SESSIONS_ABSOLUTE_AGE: when the session was created.
@@ -68,8 +71,8 @@ class SessionItem(Model):
         total = 0
         for name, attribute in self.get_attributes().items():
             value = getattr(self, name)
-            if value is None:
-                continue
+            if value is None and not isinstance(attribute, VersionAttribute):
+                continue  # (a version is always written: 1 when there was none)
             total += len(attribute.attr_name.encode())
             total += len(value.encode()) if isinstance(value, str) else _NUMBER_SIZE
         return total
@@ -84,9 +87,7 @@ def client_region(snapshot: conf.Snapshot) -> str | None:
     return botocore.session.get_session().get_config_variable("region") or LOCAL_REGION
 
 
-def is_on_this_machine(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
+is_on_this_machine = conf.is_on_this_machine
 
 
 def client_credentials(snapshot: conf.Snapshot) -> tuple[str, str] | None:
@@ -133,6 +134,7 @@ def build(snapshot: conf.Snapshot, *, admin: bool = False) -> type[SessionItem]:
         "key": UnicodeAttribute(hash_key=True, attr_name=snapshot.attr_id),
         "data": UnicodeAttribute(attr_name=snapshot.attr_data),
         "expires": TTLAttribute(attr_name=snapshot.attr_ttl),
+        "version": VersionAttribute(attr_name=snapshot.attr_version),
     }
     if snapshot.absolute_age is not None:
         namespace["created"] = NumberAttribute(null=True, attr_name=snapshot.attr_created)
@@ -189,7 +191,7 @@ def connection_fields(snapshot: conf.Snapshot) -> tuple[Any, ...]:
     # The settings that shape the class or its connection; the others are read per call.
     return (
         snapshot.endpoint_url, snapshot.region, snapshot.table_name, snapshot.attr_id,
-        snapshot.attr_ttl, snapshot.attr_data, snapshot.billing_mode,
+        snapshot.attr_ttl, snapshot.attr_data, snapshot.attr_version, snapshot.billing_mode,
         snapshot.read_capacity_units, snapshot.write_capacity_units, snapshot.connect_timeout,
         snapshot.read_timeout, snapshot.max_retry_attempts, snapshot.max_pool_connections,
         snapshot.track_users, snapshot.attr_user, snapshot.user_index, snapshot.retry_mode,

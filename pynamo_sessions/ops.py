@@ -12,7 +12,8 @@ client, so the two transports cannot drift apart: they only send.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+import random
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -24,21 +25,41 @@ T = TypeVar("T")
 OK = "ok"
 CONDITION_FAILED_OUTCOME = "condition_failed"
 
+# The part a call plays in settling a save that conflicted with another request's (reported as
+# ``usage.Call.conflict``): the GetItem that reads the session again ("missing" means it was
+# deleted meanwhile, and deletion wins), and the PutItem that writes the merge.
+REREAD = "reread"
+MERGED = "merged"
+
+#: Rounds of re-read, merge and conditional write a save makes before it gives up. A browser
+#: opens about 6 connections per host, and each may be saving: every round lets at least one
+#: writer through, and the jittered pauses spread the others out, so 8 parallel writers on one
+#: session all get through well within this.
+MERGE_ROUNDS = 40
+_PAUSE_START = 0.002
+_PAUSE_CAP = 0.02
+
 
 @dataclass(frozen=True, slots=True)
 class Get:
     """GetItem: answers the item, or None when there is none."""
 
     item_key: str
+    conflict: str | None = None
     operation = "GetItem"
 
 
 @dataclass(frozen=True, slots=True)
 class Put:
-    """PutItem on a condition: answers ``OK`` or ``CONDITION_FAILED_OUTCOME``."""
+    """PutItem on a condition: answers ``OK`` or ``CONDITION_FAILED_OUTCOME``.
+
+    The item's version attribute adds its own condition (the version it was read at, or none
+    for an item that has no version yet) and is incremented on success, by PynamoDB's rule.
+    """
 
     item: models.SessionItem
     must_create: bool
+    conflict: str | None = None
     operation = "PutItem"
 
     def condition(self) -> Any:
@@ -53,7 +74,15 @@ class Delete:
     """DeleteItem: answers None."""
 
     item_key: str
+    conflict = None
     operation = "DeleteItem"
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Wait ``seconds`` (``time.sleep`` or ``asyncio.sleep``) before the next round."""
+
+    seconds: float
 
 
 # The cached engine's cache calls. ``method`` names the Django cache method (``a`` + it is the
@@ -93,7 +122,7 @@ class CacheDelete:
 
 DynamoDBOp = Get | Put | Delete
 CacheOp = CacheGet | CacheSet | CacheDelete
-Op = DynamoDBOp | CacheOp
+Op = DynamoDBOp | CacheOp | Pause
 Steps = Generator[Op, Any, T]
 
 
@@ -161,3 +190,40 @@ def put_failed(attempt: calls.Attempt, exc: BaseException) -> str:
 def written(attempt: calls.Attempt, response: Any) -> str:
     attempt.answered("ok", usage.consumed_capacity(response))
     return OK
+
+
+# Parallel saves of one session. -------------------------------------------------------------
+
+def merge(
+    base: Mapping[str, Any] | None, ours: Mapping[str, Any], theirs: Mapping[str, Any]
+) -> tuple[dict[str, Any], frozenset[str]]:
+    """Three-way merge of session data, as git merges a file: the keys this request changed
+    (``ours`` against ``base``, what it loaded) applied on top of what is stored now
+    (``theirs``). Returns the data to write and the keys this request changed.
+
+    A key is changed when it was set, deleted, or is no longer equal to what was loaded (so
+    ``session["cart"].append(x)`` counts; ``base`` must be decoded afresh, never share objects
+    with ``ours``). Keys this request left alone keep what other requests wrote; a key both
+    changed takes this request's value, the later save winning as it always has. With no
+    ``base`` (the request replaced the session without loading it) ``ours`` is the whole
+    session.
+    """
+    if base is None:
+        return dict(ours), frozenset(ours.keys() | theirs.keys())
+    changed = frozenset(
+        key for key in base.keys() | ours.keys()
+        if key not in base or key not in ours or ours[key] != base[key]
+    )
+    merged = dict(theirs)
+    for key in changed:
+        if key in ours:
+            merged[key] = ours[key]
+        else:
+            merged.pop(key, None)
+    return merged, changed
+
+
+def pause_before(round_number: int) -> float:
+    """The jittered pause before merge round ``round_number`` (2, 3, ...): up to 10 ms, doubling
+    to at most 160 ms, drawn at random so that writers that collided do not collide again."""
+    return random.uniform(0, min(_PAUSE_CAP, _PAUSE_START * 2 ** (round_number - 2)))

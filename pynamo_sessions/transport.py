@@ -11,7 +11,7 @@ from pynamo_sessions.exceptions import DYNAMODB_ERRORS
 def send(op: ops.DynamoDBOp) -> Any:
     snapshot = conf.current()
     model = models.bound_model()
-    attempt = calls.begin(op.operation, snapshot)
+    attempt = calls.begin(op.operation, snapshot, op.conflict)
     try:
         if isinstance(op, ops.Get):
             try:
@@ -21,9 +21,11 @@ def send(op: ops.DynamoDBOp) -> Any:
             return ops.got(attempt, item, snapshot)
         if isinstance(op, ops.Put):
             try:
+                # save() adds the version condition and, once written, bumps item.version.
                 return ops.written(attempt, op.item.save(condition=op.condition()))
             except DYNAMODB_ERRORS as exc:
                 return ops.put_failed(attempt, exc)
-        return ops.written(attempt, model(op.item_key).delete())
+        # Deleting is unconditional: a logout or a revocation wins over any version.
+        return ops.written(attempt, model(op.item_key).delete(add_version_condition=False))
     except DYNAMODB_ERRORS as exc:
         raise attempt.failed(exc) from exc

@@ -34,6 +34,11 @@ class Call:
     ``capacity_units`` is what DynamoDB reported for writes and deletes, and for reads the
     figure computed from the item's size by DynamoDB's rule (PynamoDB's ``get`` does not
     return the consumed capacity); None when the call failed.
+    ``conflict`` is None, except on the calls that settle a save that conflicted with another
+    request's save of the same session: ``"reread"`` on the GetItem that reads it again (its
+    outcome ``"missing"`` means it was deleted meanwhile, and the save gives way) and
+    ``"merged"`` on the PutItem that writes the merge (``"ok"``: settled; ``"condition_failed"``:
+    another round).
     """
 
     operation: str
@@ -41,6 +46,7 @@ class Call:
     duration: float
     outcome: str
     capacity_units: float | None = None
+    conflict: str | None = None
 
 
 @lru_cache(maxsize=8)
@@ -61,11 +67,12 @@ def report(
     capacity_units: float | None = None,
     *,
     snapshot: conf.Snapshot,
+    conflict: str | None = None,
 ) -> None:
     if not wanted(snapshot):
         return
     callback = snapshot.metrics_callback
-    call = Call(operation, table, time.perf_counter() - started, outcome, capacity_units)
+    call = Call(operation, table, time.perf_counter() - started, outcome, capacity_units, conflict)
     dynamodb_call.send(sender=Call, call=call)
     if callback is not None:
         function = _callback(callback) if isinstance(callback, str) else callback

@@ -12,6 +12,26 @@ from pynamo_sessions import conf, models
 from pynamo_sessions.conf import Conf
 
 
+@pytest.mark.parametrize(
+    ("endpoint", "connect", "read"),
+    [
+        ("http://127.0.0.1:8000", conf.LOCAL_CONNECT_TIMEOUT, conf.LOCAL_READ_TIMEOUT),
+        ("http://localhost:8000", conf.LOCAL_CONNECT_TIMEOUT, conf.LOCAL_READ_TIMEOUT),
+        ("http://dynamodb.internal:8000", 0.5, 0.5),
+        (None, 0.5, 0.5),
+    ],
+)
+def test_an_endpoint_on_this_machine_gets_patient_timeouts_unless_set(
+    settings: Any, endpoint: str | None, connect: float, read: float,
+) -> None:
+    # A busy laptop or CI runner must not fail a suite with production's fast-fail timeouts.
+    settings.DYNAMODB_LOCAL_ENDPOINT = endpoint
+    snapshot = conf.current()
+    assert (snapshot.connect_timeout, snapshot.read_timeout) == (connect, read)
+    settings.DYNAMODB_SESSIONS_READ_TIMEOUT = 0.25
+    assert conf.current().read_timeout == 0.25  # what is set always wins
+
+
 def test_defaults_match_the_original_snippet(settings: Any) -> None:
     del settings.DYNAMODB_SESSIONS_TABLE  # conftest points it at the shared table
     assert (conf.conf.TABLE, conf.conf.ATTR_ID, conf.conf.ATTR_TTL, conf.conf.ATTR_SESSION_DATA) == (
@@ -19,7 +39,8 @@ def test_defaults_match_the_original_snippet(settings: Any) -> None:
     )
 
 
-def test_request_path_defaults_bound_a_hang_to_about_a_second() -> None:
+def test_request_path_defaults_bound_a_hang_to_about_a_second(settings: Any) -> None:
+    settings.DYNAMODB_LOCAL_ENDPOINT = None  # in AWS
     snapshot = conf.current()
     # (1 + retries) x timeout, plus botocore's 25 ms DynamoDB backoff between them.
     assert snapshot.connect_timeout == 0.5 and snapshot.read_timeout == 0.5

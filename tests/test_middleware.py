@@ -21,7 +21,7 @@ def test_create_read_modify_cycle_flush(raw_item: Any) -> None:
     assert calls == {"PutItem": 1}
     key = cookie(client)
     item = raw_item(key)
-    assert set(item) == {"id", "ttl", "session_data"} and item["ttl"]["N"].isdigit()
+    assert set(item) == {"id", "ttl", "session_data", "version"} and item["ttl"]["N"].isdigit()
 
     with count_calls() as calls:
         assert client.get("/read/").json() == {"data": {"count": 1}, "key": key}

@@ -13,7 +13,15 @@ import pytest
 from django.contrib.sessions.backends.base import UpdateError
 from django.test import AsyncClient, Client
 
-from pynamo_sessions import SessionStorageError, SessionStoreUnavailable, SessionTableMissing, calls, faultproxy, models
+from pynamo_sessions import (
+    SessionStorageError,
+    SessionStoreUnavailable,
+    SessionTableMissing,
+    calls,
+    conf,
+    faultproxy,
+    models,
+)
 from pynamo_sessions.backends.dynamodb import SessionStore
 from pynamo_sessions.breaker import CLOSED, OPEN
 from pynamo_sessions.faultproxy import FaultProxy
@@ -117,8 +125,8 @@ def test_errors_that_are_not_outages_never_open_it(settings: Any) -> None:
 
 
 def test_a_hang_is_bounded_by_the_default_timeouts(proxy: FaultProxy, saved: str, settings: Any) -> None:
-    for name in ("CONNECT_TIMEOUT", "READ_TIMEOUT", "MAX_RETRY_ATTEMPTS"):
-        delattr(settings, f"DYNAMODB_SESSIONS_{name}")  # the proxy fixture's shorter ones
+    for setting in (conf.Conf.CONNECT_TIMEOUT, conf.Conf.READ_TIMEOUT, conf.Conf.MAX_RETRY_ATTEMPTS):
+        setattr(settings, setting.name, setting.default)  # production's, not the proxy fixture's
     config = models.bound_model()._get_connection().connection.client.meta.config
     assert (config.connect_timeout, config.read_timeout, config.retries["total_max_attempts"]) == (0.5, 0.5, 2)
     proxy.set_fault(faultproxy.BLACKHOLE)

@@ -198,12 +198,45 @@ def test_staff_view_of_no_such_user_is_404(tracked: str, staff: User) -> None:
     assert desk.get("/account/sessions/staff/user/not-a-pk/").status_code == 404
 
 
+@pytest.mark.parametrize("use_tz", [True, False])
 @pytest.mark.parametrize(("seconds", "shown"), [(5, "just now"), (300, "5\xa0minutes ago"), (None, "—")])
-def test_relative_times(seconds: int | None, shown: str) -> None:
-    from datetime import timedelta
-
-    from django.utils import timezone
+def test_relative_times(seconds: int | None, shown: str, use_tz: bool, settings: Any) -> None:
+    from datetime import UTC, datetime, timedelta
 
     from pynamo_sessions.templatetags.pynamo_sessions import ago
 
-    assert ago(None if seconds is None else timezone.now() - timedelta(seconds=seconds)) == shown
+    settings.USE_TZ = use_tz
+    # The page's times are aware (UTC, from epoch seconds) in both modes.
+    assert ago(None if seconds is None else datetime.now(UTC) - timedelta(seconds=seconds)) == shown
+
+
+@pytest.mark.parametrize("use_tz", [True, False])
+def test_both_pages_work_with_and_without_time_zones(
+    tracked: str, alice: User, staff: User, settings: Any, use_tz: bool,
+) -> None:
+    settings.USE_TZ = use_tz
+    settings.DYNAMODB_SESSIONS_ABSOLUTE_AGE = 3600  # the "signed in" column too
+    laptop = signed_in(alice, FIREFOX)
+    page = laptop.get(PAGE)
+    assert page.status_code == 200 and "just now" in page.content.decode()
+    desk = signed_in(staff, FIREFOX)
+    staff_page = desk.get(f"/account/sessions/staff/user/{alice.pk}/")
+    assert staff_page.status_code == 200 and "just now" in staff_page.content.decode()
+
+
+def test_the_page_works_on_a_project_without_a_base_template(tracked: str, alice: User, settings: Any) -> None:
+    # django-admin startproject makes no base.html: the page is a complete page of its own.
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": []}]
+    page = signed_in(alice, FIREFOX).get(PAGE)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.lstrip().startswith("<!doctype html>") and "Firefox on Linux" in html and "</html>" in html
+
+
+def test_the_page_takes_the_sites_layout_one_template_away(tracked: str, alice: User, settings: Any) -> None:
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [here / "templates_site", here / "templates"]}]
+    html = signed_in(alice, FIREFOX).get(PAGE).content.decode()
+    assert '<main><div class="site-layout">' in html and "Firefox on Linux" in html

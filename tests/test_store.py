@@ -29,7 +29,7 @@ def test_new_session_is_created_with_one_conditional_put(raw_item: Any) -> None:
     assert store.session_key is not None
     item = raw_item(store.session_key)
     assert item is not None
-    assert set(item) == {"id", "ttl", "session_data"}
+    assert set(item) == {"id", "ttl", "session_data", "version"}
     assert SessionStore(store.session_key).load() == {"colour": "blue"}
 
 
@@ -294,12 +294,13 @@ def test_custom_attribute_names(SessionStore: type[Any], settings: Any, own_tabl
     settings.DYNAMODB_SESSIONS_ATTR_ID = "session_id"
     settings.DYNAMODB_SESSIONS_ATTR_TTL = "expires_at"
     settings.DYNAMODB_SESSIONS_ATTR_SESSION_DATA = "payload"
+    settings.DYNAMODB_SESSIONS_ATTR_VERSION = "rev"
     create_table()
     store = SessionStore()
     store["a"] = 1
     store.save()
     item = raw.get_item(TableName=own_table, Key={"session_id": {"S": store.session_key}})["Item"]
-    assert set(item) == {"session_id", "expires_at", "payload"}
+    assert set(item) == {"session_id", "expires_at", "payload", "rev"}
     assert item["expires_at"]["N"].isdigit()
     assert SessionStore(store.session_key).load() == {"a": 1}
 

@@ -61,7 +61,9 @@ def test_condition_failures_and_errors_are_reported(calls: list[Call], proxy: Fa
     proxy.fault = faultproxy.THROTTLE
     with pytest.raises(SessionStorageError):
         SessionStore(store.session_key).load()
-    assert [(c.operation, c.outcome) for c in calls[-2:]] == [("PutItem", "condition_failed"), ("GetItem", "error")]
+    assert [(c.operation, c.outcome, c.conflict) for c in calls[-3:]] == [
+        ("PutItem", "condition_failed", None), ("GetItem", "missing", "reread"), ("GetItem", "error", None),
+    ]
     assert calls[-1].capacity_units is None
 
 

@@ -37,6 +37,13 @@ def whoami(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"user": str(request.user), "degraded": getattr(request.session, "degraded", False)})
 
 
+def tab(request: HttpRequest, number: int) -> JsonResponse:
+    # One browser tab's counter: parallel tabs change different keys of one session.
+    name = f"tab{number}"
+    request.session[name] = request.session.get(name, 0) + 1
+    return JsonResponse({name: request.session[name]})
+
+
 async def aincrement(request: HttpRequest) -> JsonResponse:
     count = await request.session.aget("count", 0) + 1
     await request.session.aset("count", count)
@@ -54,6 +61,7 @@ urlpatterns = [
     path("logout/", logout),
     path("nothing/", nothing),
     path("whoami/", whoami),
+    path("tab/<int:number>/", tab),
     path("aincrement/", aincrement),
     path("aread/", aread),
     path("account/sessions/", include("pynamo_sessions.urls")),

@@ -51,11 +51,13 @@ class SessionStore(DynamoDBStore):
         if session_key is not None:
             cached = yield ops.CacheGet(self._cache_key(session_key))
             if cached is not None:
-                item_key, encoded, expires, *rest = cached  # older entries carry no creation time
-                created = rest[0] if rest else None
+                item_key, encoded, expires, *rest = cached  # older entries carry fewer fields
+                created, version = (*rest, None, None)[:2]
                 # The cache entry expires with the session, but a clock or a timeout may lag.
                 if alive(expires, created, conf.current()):
-                    self._remember(Stored(session_key, item_key, encoded, expires, created))
+                    # A version that another process has moved on since costs the next save
+                    # one merge round, never a lost update.
+                    self._remember(Stored(session_key, item_key, encoded, expires, created, version))
                     return self.decode(encoded)
         data = yield from super()._load_steps()
         yield from self._cache_stored_steps()
@@ -84,7 +86,7 @@ class SessionStore(DynamoDBStore):
             return
         timeout = int(stored.expires.timestamp() - time.time())
         if timeout > 0:
-            value = (stored.item_key, stored.data, stored.expires, stored.created)
+            value = (stored.item_key, stored.data, stored.expires, stored.created, stored.version)
             yield ops.CacheSet(self._cache_key(stored.session_key), value, timeout)
 
     # The cache is carried out through Django's cache API: sync, or its async twin.
@@ -107,7 +109,7 @@ class SessionStore(DynamoDBStore):
 
     def _cache_failed(self, op: ops.CacheOp) -> None:
         """Log as Django's cached_db does; the read then misses, the write is skipped."""
-        django_logger.exception("%s (%s); using DynamoDB only.", op.failure, self._cache)
+        django_logger.exception("%s (%s)", op.failure, self._cache)
 
     @classmethod
     def clear_expired(cls) -> None:

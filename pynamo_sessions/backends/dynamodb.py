@@ -12,11 +12,13 @@ thread hop (see ``pynamo_sessions.aio``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -31,7 +33,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from pynamo_sessions import aio, calls, cleanup, conf, keys, models, ops, transport
-from pynamo_sessions.exceptions import SessionStorageError, SessionTooLarge
+from pynamo_sessions.exceptions import SessionConflict, SessionStorageError, SessionTooLarge
 from pynamo_sessions.ops import Steps, T
 
 logger = logging.getLogger("pynamo_sessions")
@@ -45,10 +47,11 @@ class Stored:
     item_key: str  # the key itself, its HMAC, or after a SECRET_KEY rotation an HMAC under a fallback
     data: str  # encoded
     expires: datetime
-    created: int | None = None  # epoch seconds, with DYNAMODB_SESSIONS_ABSOLUTE_AGE
+    created: float | None = None  # epoch seconds, with DYNAMODB_SESSIONS_ABSOLUTE_AGE
+    version: int | None = None  # None: the item has no version attribute yet
 
 
-def alive(expires: datetime, created: int | None, snapshot: conf.Snapshot) -> bool:
+def alive(expires: datetime, created: float | None, snapshot: conf.Snapshot) -> bool:
     """Whether a stored session is still valid. DynamoDB deletes expired items lazily, often
     days after their TTL: an item still there is not necessarily alive. Its TTL never passes the
     absolute deadline, but the deadline is checked too: DYNAMODB_SESSIONS_ABSOLUTE_AGE may have
@@ -87,6 +90,7 @@ class SessionStore(SessionBase):
         # that the current secret does not give.
         self._stored: Stored | None = None
         self._item_keys: dict[str, str] = {}
+        self._lifetime_start: float | None = None  # see _created()
         super().__init__(session_key)
 
     @classmethod
@@ -164,11 +168,17 @@ class SessionStore(SessionBase):
     def _perform(self, op: ops.Op) -> Any:
         if isinstance(op, ops.DynamoDBOp):
             return transport.send(op)
+        if isinstance(op, ops.Pause):
+            time.sleep(op.seconds)
+            return None
         raise TypeError(f"{type(self).__name__} has no cache; it cannot carry out {op!r}")
 
     async def _aperform(self, client: Any, op: ops.Op) -> Any:
         if isinstance(op, ops.DynamoDBOp):
             return await aio.send(client, op)
+        if isinstance(op, ops.Pause):
+            await asyncio.sleep(op.seconds)
+            return None
         raise TypeError(f"{type(self).__name__} has no cache; it cannot carry out {op!r}")
 
     # Key handling -----------------------------------------------------------------------
@@ -191,6 +201,8 @@ class SessionStore(SessionBase):
     def _remember(self, stored: Stored) -> None:
         self._stored = stored
         self._item_keys[stored.session_key] = stored.item_key
+        if stored.created is not None:
+            self._lifetime_start = stored.created
 
     # Reading ----------------------------------------------------------------------------
 
@@ -228,10 +240,12 @@ class SessionStore(SessionBase):
         item = None if session_key is None else (yield from self._fetch_steps(session_key))
         if item is None or session_key is None:
             # An unknown, expired or deleted key is never adopted: the next save creates a
-            # session under a fresh key (no session fixation).
+            # session under a fresh key (no session fixation), with a lifetime of its own.
             self._session_key = None
+            self._lifetime_start = None
             return {}
-        self._remember(Stored(session_key, item.key, item.data, item.expires, getattr(item, "created", None)))
+        self._remember(Stored(session_key, item.key, item.data, item.expires, getattr(item, "created", None),
+                              item.version))
         return self.decode(item.data)
 
     def _session_steps(self, no_load: bool) -> Steps[dict[str, Any]]:
@@ -285,55 +299,112 @@ class SessionStore(SessionBase):
         expires = _aware(self.get_expiry_date())
         if not must_create and self._touch_can_wait(data, expires, snapshot):
             return
-        attributes: dict[str, Any] = {"data": self.encode(data), "expires": expires}
+        stored = self._stored if self._stored is not None and self._stored.session_key == session_key else None
         created = self._created()
-        if created is not None:
-            attributes["created"] = created
-        if snapshot.track_users:
-            attributes.update(self._user_attributes(data, snapshot))
-        item = models.bound_model()(self._item_key(session_key, snapshot), **attributes)
-        size = item.size()
-        if size > models.ITEM_SIZE_LIMIT:
-            raise SessionTooLarge(size, models.ITEM_SIZE_LIMIT)
+        version = None if must_create or stored is None else stored.version
+        item = self._item(self._item_key(session_key, snapshot), data, expires, created, version, snapshot)
         # Creating, a taken key is never overwritten (not even by an expired item that TTL has
         # not removed yet: create() then draws another key). Updating, the item must still
-        # exist: if another request deleted it (logout, revocation), this save must not bring
-        # the session back, and Django answers SessionInterrupted.
+        # exist at the version this request read: if another request deleted it (logout,
+        # revocation), this save must not bring the session back, and Django answers
+        # SessionInterrupted; if another request saved it first, the two are merged.
         outcome = yield ops.Put(item, must_create)
         if outcome == ops.CONDITION_FAILED_OUTCOME:
             if must_create:
                 raise CreateError
-            logger.info("Session %s was deleted by another request; not saving it.", keys.redact(session_key))
-            raise UpdateError
-        self._remember(Stored(session_key, item.key, item.data, item.expires, created))
+            base = None if stored is None else self.decode(stored.data)
+            item = yield from self._merge_steps(session_key, base, data, created, snapshot)
+        self._remember(Stored(session_key, item.key, item.data, item.expires, created, item.version))
+
+    def _merge_steps(
+        self, session_key: str, base: dict[str, Any] | None, ours: dict[str, Any], created: float | None,
+        snapshot: conf.Snapshot,
+    ) -> Steps[models.SessionItem]:
+        """Another request saved this session since it was read (or deleted it): apply the keys
+        this request changed to the session as stored now, on its version, a bounded number of
+        rounds. Costs one GetItem and one PutItem a round; the fast path costs nothing."""
+        item_key = self._item_key(session_key, snapshot)
+        for round_number in range(1, ops.MERGE_ROUNDS + 1):
+            if round_number > 1:
+                yield ops.Pause(ops.pause_before(round_number))
+            current = yield ops.Get(item_key, conflict=ops.REREAD)
+            if current is None or not alive(current.expires, getattr(current, "created", None), snapshot):
+                # Deleted (logout, revocation, cycle_key) or expired: deletion wins, always.
+                logger.info("Session %s was deleted by another request; not saving it.", keys.redact(session_key))
+                raise UpdateError
+            merged, changed = ops.merge(base, ours, self.decode(current.data))
+            logger.debug("Session save conflicted with another request's (round %d); merged keys: %s",
+                         round_number, ", ".join(sorted(changed)) or "none")
+            # The request's view of the session becomes the merge: its expiry (set_expiry is a
+            # key) and user are read from it.
+            self._session_cache = merged
+            expires = _aware(self.get_expiry_date())
+            item = self._item(current.key, merged, expires, created, current.version, snapshot)
+            outcome = yield ops.Put(item, False, conflict=ops.MERGED)
+            if outcome == ops.OK:
+                return item
+        raise SessionConflict(keys.redact(session_key), ops.MERGE_ROUNDS)
+
+    def _item(
+        self, item_key: str, data: dict[str, Any], expires: datetime, created: float | None,
+        version: int | None, snapshot: conf.Snapshot,
+    ) -> models.SessionItem:
+        """The item to write for ``data``; raises SessionTooLarge past DynamoDB's limit."""
+        attributes: dict[str, Any] = {"data": self.encode(data), "expires": expires}
+        if created is not None:
+            attributes["created"] = created
+        if version is not None:
+            attributes["version"] = version
+        if snapshot.track_users:
+            attributes.update(self._user_attributes(data, snapshot))
+        item = models.bound_model()(item_key, **attributes)
+        size = item.size()
+        if size > models.ITEM_SIZE_LIMIT:
+            raise SessionTooLarge(size, models.ITEM_SIZE_LIMIT)
+        return item
 
     # The absolute lifetime ----------------------------------------------------------------
 
-    def _created(self) -> int | None:
-        """When this session was created (epoch seconds), with DYNAMODB_SESSIONS_ABSOLUTE_AGE
-        set: as stored, or now for a session not stored yet. A login cycles the key into a new
-        session, so it starts a new lifetime (see the README)."""
+    def _created(self) -> float | None:
+        """When this session's lifetime started (epoch seconds, to the millisecond), with
+        DYNAMODB_SESSIONS_ABSOLUTE_AGE set: as stored, or now for a session not stored yet.
+
+        The lifetime belongs to the session, not to its key: cycle_key (which Django also calls
+        after a SECRET_KEY rotation and in update_session_auth_hash) carries it over. Only a new
+        session (after a flush, which a login as another user makes) or a login
+        (``start_new_lifetime``, on Django's user_logged_in signal) starts a new one."""
         if conf.current().absolute_age is None:
             return None
-        stored = self._stored
-        if stored is not None and stored.session_key == self.session_key and stored.created is not None:
-            return stored.created
-        return int(time.time())
+        if self._lifetime_start is None:
+            self._lifetime_start = round(time.time(), 3)
+        return self._lifetime_start
 
-    def _seconds_left(self) -> int | None:
+    def start_new_lifetime(self) -> None:
+        """Start the absolute lifetime afresh, from now; the next save writes it. Called when a
+        user logs in (see ``pynamo_sessions.apps``)."""
+        self._lifetime_start = None
+        self.modified = True
+
+    def _deadline(self) -> float | None:
+        """The epoch second the session stops being valid, exactly as promised at creation."""
         age = conf.current().absolute_age
         created = self._created()
-        if age is None or created is None:
-            return None
-        return max(0, int(created + age - time.time()))
+        return None if age is None or created is None else created + age
 
     def _cap_age(self, age: int) -> int:
-        left = self._seconds_left()
-        return age if left is None else min(age, left)
+        deadline = self._deadline()
+        # Rounded up: the cookie may outlive the deadline by under a second (the server refuses
+        # the session then), but never dies before it.
+        return age if deadline is None else min(age, max(0, math.ceil(deadline - time.time())))
 
     def _cap_date(self, expiry: datetime) -> datetime:
-        left = self._seconds_left()
-        return expiry if left is None else min(expiry, timezone.now() + timedelta(seconds=left))
+        deadline = self._deadline()
+        if deadline is None:
+            return expiry
+        # Whole seconds, rounded up, as the TTL attribute stores them: DynamoDB never deletes
+        # the item before the deadline.
+        cap = datetime.fromtimestamp(math.ceil(deadline), UTC)
+        return min(expiry, timezone.make_naive(cap) if timezone.is_naive(expiry) else cap)
 
     # The cookie's max-age and the stored TTL both stop at the absolute deadline.
 
@@ -378,6 +449,10 @@ class SessionStore(SessionBase):
             return
         self._refuse_write("DeleteItem")
         yield from self._delete_item_steps(self._item_key(session_key, conf.current()))
+        if session_key == self.session_key:
+            # This store's own session is gone (flush, logout): the next one is new. cycle_key
+            # deletes the old key only after the new one carried the lifetime over.
+            self._lifetime_start = None
         self._item_keys.pop(session_key, None)
         if self._stored is not None and self._stored.session_key == session_key:
             self._stored = None
