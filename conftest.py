@@ -7,7 +7,6 @@ TTL-enabled table per test would starve DynamoDB Local's small TTL thread pool.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -24,11 +23,8 @@ def shared_table(dynamodb_local: str) -> Iterator[str]:
 
     from pynamo_sessions import provision
 
-    # The app's background warm-up bound a model to the placeholder endpoint of
-    # tests/settings.py; let it finish, then announce the real endpoint.
-    for thread in threading.enumerate():
-        if thread.name == "pynamo_sessions-warm-up":
-            thread.join()
+    # The app's ready() bound a model to the placeholder endpoint of tests/settings.py;
+    # announce the real endpoint.
     for name, value in [("DYNAMODB_LOCAL_ENDPOINT", dynamodb_local), ("DYNAMODB_SESSIONS_TABLE", "shared-sessions")]:
         setattr(settings, name, value)
         setting_changed.send(sender=None, setting=name, value=value, enter=True)

@@ -21,7 +21,6 @@ import platform
 import secrets
 import statistics
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,9 +56,6 @@ def configure(endpoint: str) -> None:
         LOGGING_CONFIG=None,
     )
     django.setup()
-    for thread in threading.enumerate():
-        if thread.name == "pynamo_sessions-warm-up":
-            thread.join()
 
 
 def payload_data(size: int) -> dict[str, str]:
@@ -375,6 +371,10 @@ def main() -> int:
         from bench.asgi.__main__ import main as asgi
 
         return asgi(sys.argv[2:])
+    if sys.argv[1:2] == ["coldstart"]:
+        from bench.coldstart.__main__ import main as coldstart
+
+        return coldstart(sys.argv[2:])
     if sys.argv[1:2] == ["tabs"]:
         from bench.tabs.__main__ import main as tabs
 

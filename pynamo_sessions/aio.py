@@ -9,26 +9,24 @@ An aiobotocore client belongs to the event loop it was made on. Each loop gets o
 task that lives as long as the loop: when a loop shuts down (``asyncio.run``, and the loop that
 ``async_to_sync`` makes for every call), asyncio cancels that task and the client is closed with
 it, so short-lived loops leak nothing. The first session call on a new loop starts building the
-client and is itself sent through the sync client in a thread, already warm from ``ready()``,
-so no request waits for a client to be built; the calls after it are native.
+client and is itself sent through the sync client in a thread, built in ``ready()``, so no
+request waits for a client to be built; the calls after it are native. aiobotocore is imported
+only when an async client is built (or, in a process that serves ASGI, at ``ready()``).
 ``await connect()`` builds it up front, for code that has a startup hook.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import threading
+from functools import cache
 from typing import Any
 
-from pynamo_sessions import calls, conf, models, ops
+from botocore.exceptions import BotoCoreError, ClientError
 
-try:
-    from aiobotocore.config import AioConfig
-    from aiobotocore.session import AioSession, get_session
-    from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:  # the [async] extra is not installed
-    AioSession = None
+from pynamo_sessions import calls, conf, models, ops
 
 logger = logging.getLogger("pynamo_sessions")
 
@@ -36,32 +34,58 @@ _session: Any = None
 _session_lock = threading.Lock()
 
 
+@cache
 def available() -> bool:
-    """Whether the async extra (aiobotocore) is installed."""
-    return AioSession is not None
+    """Whether the async extra (aiobotocore) is installed. Found without importing it: a
+    process that serves WSGI never pays for aiobotocore and aiohttp (about 160 modules)."""
+    return importlib.util.find_spec("aiobotocore") is not None
+
+
+def enabled() -> bool:
+    """Whether async session calls use the native transport (DYNAMODB_SESSIONS_ASYNC_TRANSPORT)."""
+    mode = conf.current().async_transport
+    if mode == "thread" or not available():
+        return False
+    return mode == "native" or not conf.on_lambda()
 
 
 def _aio_session() -> Any:
-    """One aiobotocore session per process, its service model loaded once."""
+    """One aiobotocore session per process, reading botocore's data files (endpoints, DynamoDB's
+    service model) through the sync client's loader, which has already parsed them: each file is
+    parsed once per process, whichever transport asks first."""
     global _session
     if _session is None:
         with _session_lock:
             if _session is None:
-                session = get_session()
-                # Loading DynamoDB's service model is most of the cost of a first client
-                # (100-200 ms of blocking work); done here, from the warm-up thread at ready(),
-                # each loop's client is then quick to build.
-                session.warm_up_loader_caches("dynamodb")
+                from aiobotocore.session import AioSession
+
+                session = AioSession()
+                session.register_component("data_loader", models.data_loader())
                 _session = session
     return _session
 
 
-def warm_up() -> None:
-    if available():
+def prepare() -> None:
+    """Import aiobotocore and make the session now (at start-up, in a process that serves ASGI),
+    so that the first async request pays only for its loop's client."""
+    if enabled():
         _aio_session()
 
 
+def forget() -> None:
+    """Drop every loop's client and the session (after a SnapStart restore: their connections
+    belong to the snapshotted process). The next async call builds them again."""
+    global _session
+    for holder in list(_clients.values()):
+        holder.stopping.set()
+    _clients.clear()
+    _unbuildable.clear()
+    _session = None
+
+
 def _config(snapshot: conf.Snapshot) -> Any:
+    from aiobotocore.config import AioConfig
+
     # The same timeouts, retries and pool as the sync client (models.build).
     return AioConfig(
         connect_timeout=snapshot.connect_timeout,
@@ -121,6 +145,7 @@ def _holder() -> _LoopClient | None:
     if holder is None or holder.fields != fields:
         if holder is not None:
             holder.stopping.set()
+        _forget_closed_loops()
         holder = _clients[loop] = _LoopClient(fields)
         holder.task = loop.create_task(holder.own(snapshot, loop), name="pynamo_sessions-async-client")
     return holder
@@ -129,19 +154,27 @@ def _holder() -> _LoopClient | None:
 def client() -> Any:
     """The running loop's client when it is ready; None while it is being built or without the
     extra (the caller then runs the sync path in a thread)."""
-    holder = _holder() if available() else None
+    holder = _holder() if enabled() else None
     return None if holder is None else holder.client
 
 
 async def connect() -> None:
     """Build the running loop's client now (from a startup hook, or in tests) and wait for it."""
-    holder = _holder() if available() else None
+    holder = _holder() if enabled() else None
     if holder is not None:
         await holder.ready.wait()
 
 
+def _forget_closed_loops() -> None:
+    # A loop closed before its owner task ever ran (cancelled before its first step) never runs
+    # the task's clean-up; nothing can use a closed loop again, so its entry goes here.
+    for loop in [loop for loop in _clients if loop.is_closed()]:
+        _clients.pop(loop, None)
+
+
 def open_clients() -> int:
     """How many loops hold a client now (for tests: short-lived loops must leave none)."""
+    _forget_closed_loops()
     return len(_clients)
 
 

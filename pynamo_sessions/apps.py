@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 from django.apps import AppConfig
 from django.conf import settings
@@ -32,11 +31,24 @@ class PynamoSessionsConfig(AppConfig):
             post_save.connect(users.logout_on_password_change, sender=get_user_model(),
                               dispatch_uid="pynamo_sessions.logout_on_password_change")
         if settings.SESSION_ENGINE in conf.ENGINES:
-            # Building the botocore client (service model, credential chain) takes tens of
-            # milliseconds, more where credentials come from instance metadata. Doing it in the
-            # background here keeps it off the first request without slowing every manage.py
-            # command; no request is sent.
-            threading.Thread(target=_warm_up, name="pynamo_sessions-warm-up", daemon=True).start()
+            _prepare()
+
+
+def _prepare() -> None:
+    """Build the botocore client here, on the main thread, rather than in the first request or
+    in a thread of ours that might still be running when it comes (each would parse botocore's
+    data files again). On AWS Lambda this is the init phase, the part that SnapStart and
+    provisioned concurrency snapshot. A process that serves ASGI also imports aiobotocore now;
+    one that serves WSGI never does. No DynamoDB call is made."""
+    from pynamo_sessions import aio, checks, lambda_runtime, models
+
+    try:
+        models.build_client()
+        if checks.served_under_asgi():
+            aio.prepare()
+    except Exception as exc:  # noqa: BLE001 - checks and the first request report real problems
+        logger.debug("Could not build the DynamoDB client in advance: %s", exc)
+    lambda_runtime.register_restore_hook()
 
 
 def _login_starts_a_new_lifetime(sender: object, request: object, **kwargs: object) -> None:
@@ -45,13 +57,3 @@ def _login_starts_a_new_lifetime(sender: object, request: object, **kwargs: obje
     restart = getattr(getattr(request, "session", None), "start_new_lifetime", None)
     if restart is not None:
         restart()
-
-
-def _warm_up() -> None:
-    from pynamo_sessions import aio, models
-
-    try:
-        models.warm_up()
-        aio.warm_up()
-    except Exception as exc:  # noqa: BLE001 - checks and the first request report real problems
-        logger.debug("Could not build the DynamoDB client in advance: %s", exc)

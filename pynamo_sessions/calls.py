@@ -47,6 +47,14 @@ def breaker(snapshot: conf.Snapshot | None = None) -> Breaker:
         return _current[1]
 
 
+def reset_breaker() -> None:
+    """Start afresh with a closed breaker (after a SnapStart restore: the counts are another
+    process's past)."""
+    global _current
+    with _lock:
+        _current = None
+
+
 class Attempt:
     """A call that the breaker let through; report how it went exactly once."""
 

@@ -20,7 +20,7 @@ SECTIONS = {
     "E001": "Settings", "E002": "Settings", "W001": "Install", "W002": "Install",
     "W003": "Migrating from the original dynamodb_session.py", "I001": "Async and ASGI",
     "E101": "Provisioning", "E102": "Provisioning", "E103": "Expiry and TTL", "E104": "A user's sessions",
-    "W101": "Expiry and TTL", "W102": "IAM policy", "W103": "Install",
+    "W101": "Expiry and TTL", "W102": "IAM policy", "W103": "Install", "E105": "The cached engine",
 }
 
 
@@ -28,8 +28,9 @@ def _docs(id: str) -> str:
     return f"See the pynamo_sessions README, section '{SECTIONS[id]}'."
 
 
-# Seeing one of these imported, or ASGI_APPLICATION set, means the site is served under ASGI.
-ASGI_SERVERS = ("uvicorn", "daphne", "hypercorn", "granian")
+# Seeing one of these imported, or ASGI_APPLICATION set, means the site is served under ASGI (a
+# Mangum handler module imports mangum before get_asgi_application() sets Django up).
+ASGI_SERVERS = ("uvicorn", "daphne", "hypercorn", "granian", "mangum")
 
 TAG = "pynamo_sessions"  # `manage.py check --tag pynamo_sessions [--deploy]` runs ours only
 
@@ -39,6 +40,7 @@ def register() -> None:
     # Not Tags.database: Django runs those only when asked for a database alias, and this
     # checks DynamoDB, not a relational database.
     checks.register(check_table, TAG, deploy=True)
+    checks.register(check_cache, TAG, deploy=True)
 
 
 def _error(msg: str, hint: str, id: str) -> checks.Error:
@@ -85,7 +87,7 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
             "Set DYNAMODB_LOCAL_ENDPOINT only in your local settings (or to None in production).",
             "W003",
         ))
-    if settings.SESSION_ENGINE in conf.ENGINES and not aio.available() and _served_under_asgi():
+    if settings.SESSION_ENGINE in conf.ENGINES and not aio.available() and served_under_asgi():
         messages.append(checks.Info(
             "The site runs under ASGI but the async extra is not installed: each async session "
             "call (aload, asave, ...) runs its sync twin in a thread, as Django's own backends do.",
@@ -95,10 +97,26 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
     return messages
 
 
-def _served_under_asgi() -> bool:
+def served_under_asgi() -> bool:
+    """Whether this process serves ASGI, as far as can be told at start-up."""
     return getattr(settings, "ASGI_APPLICATION", None) is not None or any(
         name in sys.modules for name in ASGI_SERVERS
     )
+
+
+def check_cache(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """With --deploy: the cached engine's cache is one that every process shares."""
+    from pynamo_sessions import users
+
+    reach = users.unreachable_caches()
+    if reach is None:
+        return []
+    return [_error(
+        reach,
+        "Point SESSION_CACHE_ALIAS at a cache every process shares (Redis, Memcached, the "
+        "database cache), or use SESSION_ENGINE = 'pynamo_sessions.backends.dynamodb'.",
+        "E105",
+    )]
 
 
 def check_table(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:

@@ -8,6 +8,7 @@ until a ``DYNAMODB_*`` setting changes.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ Check = Callable[[Any], "str | None"]
 BILLING_MODES = ("PAY_PER_REQUEST", "PROVISIONED")
 RETRY_MODES = ("standard", "adaptive")
 ON_UNAVAILABLE_CHOICES = ("raise", "anonymous")
+ASYNC_TRANSPORTS = ("auto", "native", "thread")
 #: The SESSION_ENGINE values that mean "sessions in DynamoDB".
 ENGINES = ("pynamo_sessions.backends.dynamodb", "pynamo_sessions.backends.cached_dynamodb")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
@@ -38,6 +40,11 @@ LOOPBACK_HOSTS = frozenset({"localhost", "::1", "[::1]"})
 # because the machine was busy. Set the two settings to test fast failure locally.
 LOCAL_CONNECT_TIMEOUT = 2.0
 LOCAL_READ_TIMEOUT = 10.0
+
+
+def on_lambda() -> bool:
+    """Whether this process is an AWS Lambda execution environment (the runtime sets this)."""
+    return "AWS_LAMBDA_FUNCTION_NAME" in os.environ
 
 
 def is_on_this_machine(url: str) -> bool:
@@ -216,6 +223,13 @@ class Conf:
         "What a session read does while DynamoDB is unavailable: 'raise' (the middleware answers "
         "503) or 'anonymous' (an empty, read-only session marked degraded).",
     )
+    ASYNC_TRANSPORT: Setting[str] = Setting(
+        "DYNAMODB_SESSIONS_ASYNC_TRANSPORT", "auto", _one_of(ASYNC_TRANSPORTS),
+        "How async session calls reach DynamoDB: 'native' (the loop's aiobotocore client, with the "
+        "async extra), 'thread' (their sync twins in a thread, as Django's own backends do), or "
+        "'auto': native with the extra, except on AWS Lambda, where a process serves one request "
+        "at a time and native async would only add aiohttp and a second client to every cold start.",
+    )
     MAX_POOL_CONNECTIONS: Setting[int] = Setting(
         "DYNAMODB_SESSIONS_MAX_POOL_CONNECTIONS", 50, _positive_int,
         "HTTP connections kept to DynamoDB per process; make it at least your thread count.",
@@ -307,6 +321,7 @@ class Snapshot:
     breaker_window: float
     breaker_cooldown: float
     on_unavailable: str
+    async_transport: str
     hash_keys: bool
     touch_interval: int
     track_users: bool
@@ -372,6 +387,7 @@ def current() -> Snapshot:
             breaker_window=float(conf.BREAKER_WINDOW),
             breaker_cooldown=float(conf.BREAKER_COOLDOWN),
             on_unavailable=conf.ON_UNAVAILABLE,
+            async_transport=conf.ASYNC_TRANSPORT,
             hash_keys=conf.HASH_KEYS,
             touch_interval=conf.TOUCH_INTERVAL,
             track_users=conf.TRACK_USERS,

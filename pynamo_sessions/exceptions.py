@@ -22,7 +22,7 @@ from botocore.exceptions import (
 from botocore.exceptions import (
     ConnectionError as BotocoreConnectionError,
 )
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import PynamoDBException, VerboseClientError
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 #: What a failed DynamoDB call through PynamoDB can raise: PynamoDB's errors, and botocore's own
@@ -74,7 +74,17 @@ class SessionStoreUnavailable(SessionStorageError):
 
 
 class SessionThrottled(SessionStorageError):
-    """DynamoDB kept throttling after the configured retries."""
+    """DynamoDB kept throttling after the configured retries.
+
+    ``hot_key`` is True when DynamoDB said only this item's key was over its per-partition
+    limit (``*KeyRangeThroughputExceeded``): one session read or written too fast, not the
+    table. That is not an outage: it never counts towards the circuit breaker.
+    """
+
+    def __init__(self, message: str, *, operation: str, code: str | None = None, outage: bool = False,
+                 hot_key: bool = False) -> None:
+        super().__init__(message, operation=operation, code=code, outage=outage)
+        self.hot_key = hot_key
 
 
 class SessionTableMissing(SessionStorageError):
@@ -130,6 +140,36 @@ def response_code(exc: BaseException) -> str | None:
     return None
 
 
+#: The end of a throttling reason that names one partition key's limit, not the table's, an
+#: index's or the account's (``TableReadKeyRangeThroughputExceeded``, ``IndexWrite...``).
+KEY_RANGE_REASON = "KeyRangeThroughputExceeded"
+
+
+def _full_response(cause: BaseException | None) -> Any:
+    """The error response as botocore parsed it. PynamoDB re-raises a ClientError as its own
+    VerboseClientError holding only the ``Error`` part (no status, no modeled fields), from inside
+    the ``except`` block, so the original is its ``__context__``."""
+    if isinstance(cause, VerboseClientError) and isinstance(cause.__context__, ClientError):
+        cause = cause.__context__
+    return getattr(cause, "response", None) or {}
+
+
+def throttling_reasons(cause: BaseException | None) -> list[str]:
+    """The reasons DynamoDB gave for throttling (botocore parses them into the error response:
+    ``ThrottlingReasons`` on ProvisionedThroughputExceededException, ``throttlingReasons`` on
+    ThrottlingException); empty when it gave none, as older endpoints and DynamoDB Local do."""
+    response = _full_response(cause)
+    listed = response.get("ThrottlingReasons") or response.get("throttlingReasons") or []
+    return [r["reason"] for r in listed if isinstance(r, dict) and isinstance(r.get("reason"), str)]
+
+
+def is_hot_key(reasons: list[str]) -> bool:
+    """Whether throttling was only one key over its partition limit. With no reasons at all the
+    throttling is taken as the table's, as it always was: better a breaker that opens on a hot key
+    than one that stays shut while the table is overloaded."""
+    return bool(reasons) and all(reason.endswith(KEY_RANGE_REASON) for reason in reasons)
+
+
 def is_condition_failure(exc: BaseException) -> bool:
     return response_code(exc) == CONDITION_FAILED
 
@@ -148,10 +188,22 @@ def storage_error(operation: str, table: str, exc: BaseException) -> SessionStor
             code=code,
         )
     if code in THROTTLING_CODES:
+        reasons = throttling_reasons(cause)
+        if is_hot_key(reasons):
+            return SessionThrottled(
+                f"{where} was throttled on this one session's key ({', '.join(reasons)}) after the "
+                "configured retries: DynamoDB allows each key 3,000 read and 1,000 write capacity "
+                "units a second, and this session is read or written faster than that, or is very "
+                "large. Other sessions are unaffected, and this does not count towards the circuit "
+                "breaker. Keep large data out of the session.",
+                operation=operation,
+                code=code,
+                hot_key=True,
+            )
         return SessionThrottled(
-            f"{where} was throttled ({code}) after the configured retries. Raise the table's "
-            "capacity or use on-demand billing; DYNAMODB_SESSIONS_MAX_RETRY_ATTEMPTS sets how "
-            "often a request retries.",
+            f"{where} was throttled ({code}{': ' + ', '.join(reasons) if reasons else ''}) after the "
+            "configured retries. Raise the table's capacity or use on-demand billing; "
+            "DYNAMODB_SESSIONS_MAX_RETRY_ATTEMPTS sets how often a request retries.",
             operation=operation,
             code=code,
             outage=True,
@@ -187,6 +239,6 @@ def storage_error(operation: str, table: str, exc: BaseException) -> SessionStor
 
 
 def _status(cause: BaseException | None) -> int:
-    metadata = ((getattr(cause, "response", None) or {}).get("ResponseMetadata") or {})
+    metadata = _full_response(cause).get("ResponseMetadata") or {}
     status = metadata.get("HTTPStatusCode")
     return status if isinstance(status, int) else 0

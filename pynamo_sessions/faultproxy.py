@@ -27,6 +27,11 @@ DROP = "drop"  # read the request, close the connection without answering
 RESET = "reset"  # read the request, reset the connection (as a host that refuses it)
 BLACKHOLE = "blackhole"  # read the request, never answer; the connection closes once the fault clears
 SLOW = "slow"  # wait `delay` seconds before forwarding
+# One session's key over DynamoDB's per-partition limit: requests for the first item key seen
+# after the fault is set (or for `hot_keys`, when set) answer 400
+# ProvisionedThroughputExceededException with a *KeyRangeThroughputExceeded reason; every other
+# request passes.
+HOT_KEY = "hot_key"
 # A blackholed request is held at most this long, so no thread of ours outlives a test by much.
 BLACKHOLE_LIMIT = 60.0
 
@@ -35,6 +40,21 @@ _ERRORS = {
                "for the table was exceeded."),
     SERVER_ERROR: (500, "InternalServerError", "Internal server error"),
 }
+
+
+def _named_keys(body: bytes) -> tuple[str | None, set[str]]:
+    """The hash key value a GetItem/DeleteItem request's ``Key`` names (None for other requests),
+    and every string value of its ``Key`` or ``Item`` (a PutItem's key is among them)."""
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return None, set()
+    if not isinstance(request, dict):
+        return None, set()
+    named = request.get("Key") or request.get("Item") or {}
+    values = {v["S"] for v in named.values() if isinstance(v, dict) and isinstance(v.get("S"), str)}
+    key = next(iter(values)) if "Key" in request and len(values) == 1 else None
+    return key, values
 
 
 class FaultProxy:
@@ -51,6 +71,11 @@ class FaultProxy:
         self.remaining: int | None = None
         # When set, only this operation is faulted; the others pass.
         self.only: str | None = None
+        # THROTTLE's ThrottlingReasons ("TableReadProvisionedThroughputExceeded"); none by default,
+        # as DynamoDB Local and older endpoints send none.
+        self.throttling_reasons: list[str] = []
+        # The item keys HOT_KEY throttles.
+        self.hot_keys: set[str] = set()
         self._lock = threading.Lock()
         self._cleared = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -83,17 +108,25 @@ class FaultProxy:
         ("PutItem"); PASS ends it and releases blackholed requests."""
         with self._lock:
             self.fault, self.remaining, self.only = fault, None, only
+            if fault != HOT_KEY:
+                self.hot_keys = set()
             if fault == PASS:
                 self._cleared.set()
             else:
                 self._cleared.clear()
 
-    def _record(self, operation: str) -> str:
+    def _record(self, operation: str, named: tuple[str | None, set[str]]) -> str:
         with self._lock:
             self.operations.append(operation)
             fault = self.fault
             if self.only is not None and operation != self.only:
                 return PASS
+            if fault == HOT_KEY:
+                key, values = named
+                if not self.hot_keys and key is not None:
+                    self.hot_keys.add(key)  # the first session read after the fault is set
+                if not self.hot_keys & values:
+                    return PASS
             if fault != PASS:
                 self.faulted += 1
                 if self.remaining is not None:
@@ -129,10 +162,22 @@ class FaultProxy:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 target = self.headers.get("X-Amz-Target", "")
-                fault = proxy._record(target.rpartition(".")[2])
+                operation = target.rpartition(".")[2]
+                fault = proxy._record(operation, _named_keys(body))
                 if fault in _ERRORS:
                     status, code, message = _ERRORS[fault]
-                    self._answer(status, {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message})
+                    payload: dict[str, Any] = {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}
+                    if fault == THROTTLE and proxy.throttling_reasons:
+                        payload["ThrottlingReasons"] = [{"reason": r} for r in proxy.throttling_reasons]
+                    self._answer(status, payload)
+                elif fault == HOT_KEY:
+                    kind = "Read" if operation in ("GetItem", "Query", "Scan") else "Write"
+                    self._answer(400, {
+                        "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                        "message": "Throughput exceeds the current capacity for one or more partitions.",
+                        "ThrottlingReasons": [{"reason": f"Table{kind}KeyRangeThroughputExceeded",
+                                               "resource": "arn:aws:dynamodb:us-east-1:000000000000:table/faultproxy"}],
+                    })
                 elif fault == DROP:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
@@ -149,7 +194,7 @@ class FaultProxy:
                         time.sleep(proxy.delay)
                     self._forward(body)
 
-            def _answer(self, status: int, payload: dict[str, str]) -> None:
+            def _answer(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/x-amz-json-1.0")

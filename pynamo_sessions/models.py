@@ -8,6 +8,7 @@ setting it depends on changes.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -78,13 +79,21 @@ class SessionItem(Model):
         return total
 
 
+@functools.cache
+def botocore_session() -> botocore.session.Session:
+    """The process's botocore session: the region and credential look-ups below and the request
+    path's client share it, so a process creates one session and parses botocore's data files
+    once (a second session would parse them all again: about 100 ms of a cold start)."""
+    return botocore.session.get_session()
+
+
 def client_region(snapshot: conf.Snapshot) -> str | None:
     """The region the client signs with: DYNAMODB_REGION, else the standard AWS configuration;
     with only an endpoint (DynamoDB Local), where a region means nothing but botocore still
     refuses to sign without one, LOCAL_REGION."""
     if snapshot.region or not snapshot.endpoint_url:
         return snapshot.region
-    return botocore.session.get_session().get_config_variable("region") or LOCAL_REGION
+    return botocore_session().get_config_variable("region") or LOCAL_REGION
 
 
 is_on_this_machine = conf.is_on_this_machine
@@ -97,7 +106,7 @@ def client_credentials(snapshot: conf.Snapshot) -> tuple[str, str] | None:
     which would wait on the network."""
     if not snapshot.endpoint_url or not is_on_this_machine(snapshot.endpoint_url):
         return None
-    resolver = botocore.session.get_session().get_component("credential_provider")
+    resolver = botocore_session().get_component("credential_provider")
     for remote in ("iam-role", "container-role"):
         resolver.remove(remote)
     if resolver.load_credentials() is not None:
@@ -151,13 +160,25 @@ def build(snapshot: conf.Snapshot, *, admin: bool = False) -> type[SessionItem]:
     model.must_not_exist = model.key.does_not_exist()
     model.must_exist = model.key.exists()
     _set_retry_mode(model, "standard" if admin else snapshot.retry_mode)
+    _share_session(model, credentials)
     return model
+
+
+def _share_session(model: type[SessionItem], credentials: tuple[str, str] | None) -> None:
+    """Have PynamoDB build this thread's client from the process's botocore session instead of a
+    new one. PynamoDB keeps a session per thread (``_local``) and makes one on first use; set
+    here, it is used as it would have made it, credentials included."""
+    session = botocore_session()
+    if credentials is not None:
+        session.set_credentials(*credentials)
+    model._get_connection().connection._local.session = session
 
 
 def _set_retry_mode(model: type[SessionItem], mode: str) -> None:
     """PynamoDB hands botocore the number of retries but always in 'standard' mode, and reads
     no mode from ``Meta``; its Connection takes a whole retry configuration, which is set here
-    before the client exists. This and ``_get_connection`` are the private names we touch."""
+    before the client exists. This, ``_local`` (``_share_session``) and ``_get_connection`` are
+    the private names we touch."""
     connection = model._get_connection().connection
     connection._retry_configuration = {
         "total_max_attempts": 1 + model.Meta.max_retry_attempts,
@@ -228,14 +249,32 @@ def bound_model(*, admin: bool = False) -> type[SessionItem]:
         return binding.model
 
 
-def warm_up() -> None:
-    """Create the botocore client now, so that the first request does not pay for it.
+def build_client() -> None:
+    """Create the request path's botocore client now, so that no request pays for it.
 
-    PynamoDB creates its client lazily inside the first call and offers no public way to do it
-    earlier. No request is sent: building a client is local work (loading the service model,
-    resolving credentials).
+    Called from the app's ``ready()``, on the main thread: on AWS Lambda that is the init phase,
+    which SnapStart and provisioned concurrency snapshot, and which a WSGI or ASGI server runs
+    before its first request. No request is sent (building a client is local work: loading
+    the service model, resolving credentials). PynamoDB creates its client lazily inside the
+    first call and offers no public way to do it earlier.
     """
     bound_model()._get_connection().connection.client  # noqa: B018 - the property builds the client
+
+
+def close_connections() -> None:
+    """Close the pooled HTTP connections of every bound model's client (after a SnapStart
+    restore); the clients open new ones on their next call."""
+    for binding in _bindings.values():
+        model = binding.model
+        client = None if model is None else model._get_connection().connection._client
+        if client is not None:
+            client._endpoint.http_session.close()
+
+
+def data_loader() -> Any:
+    """The botocore data loader of the request path's client, which has parsed botocore's data
+    files (endpoints, DynamoDB's service model) once: the async transport reads them through it."""
+    return bound_model()._get_connection().connection.client._loader
 
 
 def capacity_units(size: int, *, consistent: bool) -> float:

@@ -99,6 +99,16 @@ class CacheGet:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheGetMany:
+    keys: tuple[str, ...]
+    method = "get_many"
+    failure = "Error reading from cache"
+
+    def args(self) -> tuple[Any, ...]:
+        return (list(self.keys),)
+
+
+@dataclass(frozen=True, slots=True)
 class CacheSet:
     key: str
     value: Any
@@ -108,6 +118,41 @@ class CacheSet:
 
     def args(self) -> tuple[Any, ...]:
         return (self.key, self.value, self.timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheAdd:
+    """Set only when the key holds nothing: never over a newer entry or a deletion mark."""
+
+    key: str
+    value: Any
+    timeout: int
+    method = "add"
+    failure = "Error saving to cache"
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.key, self.value, self.timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheSetMany:
+    values: dict[str, Any]
+    timeout: int
+    method = "set_many"
+    failure = "Error saving to cache"
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.values, self.timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheDeleteMany:
+    keys: tuple[str, ...]
+    method = "delete_many"
+    failure = "Error deleting from cache"
+
+    def args(self) -> tuple[Any, ...]:
+        return (list(self.keys),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +166,7 @@ class CacheDelete:
 
 
 DynamoDBOp = Get | Put | Delete
-CacheOp = CacheGet | CacheSet | CacheDelete
+CacheOp = CacheGet | CacheGetMany | CacheSet | CacheAdd | CacheSetMany | CacheDelete | CacheDeleteMany
 Op = DynamoDBOp | CacheOp | Pause
 Steps = Generator[Op, Any, T]
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from pynamo_sessions import users
-from pynamo_sessions.views import shown_sessions
+from pynamo_sessions.views import REVOKE_PER_REQUEST, revocation_notice, shown_sessions
 
 
 def user_sessions(request: HttpRequest, user_id: str) -> HttpResponse:
@@ -40,16 +40,19 @@ def _user_sessions(request: HttpRequest, user_id: str) -> HttpResponse:
         raise Http404(_("There is no such user.")) from None
     notice = None
     if request.method == "POST":
-        count = users.revoke_all(subject.pk, by=request.user)
-        notice = ngettext("Signed %(user)s out of %(count)d session.", "Signed %(user)s out of %(count)d sessions.",
-                          count) % {"user": subject, "count": count}
+        count = users.revoke_all(subject.pk, by=request.user, limit=REVOKE_PER_REQUEST)
+        notice = revocation_notice(ngettext(
+            "Signed %(user)s out of %(count)d session.", "Signed %(user)s out of %(count)d sessions.", count,
+        ) % {"user": subject, "count": count})
     current = users.current_key(request.session) if subject.pk == request.user.pk else None
+    shown, total = shown_sessions(subject.pk, current)
     context = {
         **admin.site.each_context(request),
         "title": _("Sessions of %(user)s") % {"user": subject},
         "subject": subject,
         "opts": opts,
-        "sessions": shown_sessions(subject.pk, current),
+        "sessions": shown,
+        "total": total,
         "notice": notice,
     }
     return TemplateResponse(request, "admin/pynamo_sessions/user_sessions.html", context)

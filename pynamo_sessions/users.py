@@ -29,6 +29,7 @@ from pynamo_sessions import conf, keys, models
 from pynamo_sessions.exceptions import DYNAMODB_ERRORS, storage_error
 
 logger = logging.getLogger("pynamo_sessions")
+CACHED_ENGINE = "pynamo_sessions.backends.cached_dynamodb"
 
 
 @dataclass(frozen=True)
@@ -78,18 +79,25 @@ def _engine() -> Any:
     return import_module(settings.SESSION_ENGINE).SessionStore()
 
 
-def _query(user_id: Any) -> list[models.SessionItem]:
+def _query(user_id: Any, limit: int | None = None) -> list[models.SessionItem]:
     model = _tracked_model()
     snapshot = conf.current()
     try:
-        return list(model.by_user.query(str(user_id)))  # type: ignore[attr-defined]
+        return list(model.by_user.query(str(user_id), limit=limit))  # type: ignore[attr-defined]
     except DYNAMODB_ERRORS as exc:
         raise storage_error("Query", snapshot.table_name, exc) from exc
 
 
-def list_sessions(user_id: Any) -> list[UserSession]:
-    """The user's live sessions, most recently used first. Expired items are left out even
-    when DynamoDB's TTL has not deleted them yet."""
+#: The most sessions of one user that the pages read (one Query of the index's small projected
+#: items). A person has a handful; thousands are a script or an attack, and no page should do
+#: unbounded work for them: list_sessions(user_id) (no limit) reads them all.
+PAGE_READ_LIMIT = 1000
+
+
+def list_sessions(user_id: Any, *, limit: int | None = None) -> list[UserSession]:
+    """The user's live sessions, most recently used first; with ``limit``, only among the first
+    ``limit`` the index returns. Expired items are left out even when DynamoDB's TTL has not
+    deleted them yet."""
     now = datetime.now(UTC)
     sessions = [
         UserSession(
@@ -100,7 +108,7 @@ def list_sessions(user_id: Any) -> list[UserSession]:
             ip_address=item.ip_address,
             created=_datetime(getattr(item, "created", None)),
         )
-        for item in _query(user_id)
+        for item in _query(user_id, limit)
         if item.expires > now
     ]
     sessions.sort(key=lambda s: s.last_seen or s.expires, reverse=True)
@@ -111,9 +119,9 @@ def _datetime(epoch: float | None) -> datetime | None:
     return datetime.fromtimestamp(epoch, UTC) if epoch else None
 
 
-def find(user_id: Any, ref: str) -> UserSession | None:
+def find(user_id: Any, ref: str, *, limit: int | None = None) -> UserSession | None:
     """The user's live session whose ``ref`` is ``ref``; None for another user's or no one's."""
-    return next((s for s in list_sessions(user_id) if s.ref == ref), None)
+    return next((s for s in list_sessions(user_id, limit=limit) if s.ref == ref), None)
 
 
 def current_key(session: SessionBase) -> str | None:
@@ -139,18 +147,36 @@ def end(user_id: Any, key: str, *, by: Any = None) -> None:
     logger.info("%s signed out session %s of user %s.", _who(by), reference(key), user_id)
 
 
-def revoke_all(user_id: Any, *, keep: SessionBase | None = None, by: Any = None) -> int:
-    """Log the user out everywhere (but in ``keep``, the current session, if given)."""
+def revoke_all(user_id: Any, *, keep: SessionBase | None = None, by: Any = None, limit: int | None = None) -> int:
+    """Log the user out everywhere (but in ``keep``, the current session, if given); with
+    ``limit``, of at most that many sessions (a page's bounded share: press again for the rest).
+    Returns how many were signed out. Deleted in batches of 25, several batches at once."""
     spared = current_key(keep) if keep is not None else None
-    engine = _engine()
-    revoked = 0
-    for item in _query(user_id):
-        if item.key != spared:
-            engine.delete_item(item.key)
-            revoked += 1
+    doomed = [item.key for item in _query(user_id) if item.key != spared][:limit]
+    _engine().delete_items(doomed)
+    revoked = len(doomed)
     logger.info("%s signed out %d session%s of user %s%s.", _who(by), revoked, "" if revoked == 1 else "s",
                 user_id, " (all but the current one)" if spared else "")
     return revoked
+
+
+def unreachable_caches() -> str | None:
+    """Why a logout or revocation made here cannot reach the other processes of the site, or
+    None when it can: with the cached engine on a per-process cache (LocMemCache), every other
+    process keeps serving the session from its own cache until the entry expires."""
+    if settings.SESSION_ENGINE != CACHED_ENGINE:
+        return None
+    from pynamo_sessions.backends.cached_dynamodb import process_local_cache
+
+    backend = process_local_cache()
+    if backend is None:
+        return None
+    return (
+        f"SESSION_ENGINE is the cached engine and SESSION_CACHE_ALIAS {settings.SESSION_CACHE_ALIAS!r} "
+        f"is a {backend}, a cache of each process's own: a logout or revocation is seen only by the "
+        "process that makes it, and every other process (each server worker; for manage.py "
+        "logoutuser, all of them) keeps serving the session from its own cache until it expires."
+    )
 
 
 def _who(by: Any) -> str:

@@ -41,15 +41,33 @@ class ShownSession:
     is_current: bool
 
 
-def shown_sessions(user_id: Any, current_key: str | None) -> list[ShownSession]:
-    """The user's live sessions, most recently used first, as the pages show them."""
-    return [
+def revocation_notice(done: str) -> str:
+    """What a page says after signing sessions out: what was done, and, where the session cache
+    is each process's own, that it is not done everywhere yet (see pynamo_sessions.E105)."""
+    if users.unreachable_caches() is None:
+        return done
+    return _("%(done)s Other server processes may keep serving it until it expires: this site's "
+             "session cache is not shared between them.") % {"done": done}
+
+
+#: Rows a page shows (the most recently used sessions): a device name is parsed for each.
+PAGE_SIZE = 50
+#: Sessions one press of "sign out all other sessions" ends; the page then shows what is left.
+REVOKE_PER_REQUEST = 500
+
+
+def shown_sessions(user_id: Any, current_key: str | None) -> tuple[list[ShownSession], int]:
+    """The user's most recently used live sessions as the pages show them (at most PAGE_SIZE),
+    and how many live ones were found (among the first users.PAGE_READ_LIMIT)."""
+    found = users.list_sessions(user_id, limit=users.PAGE_READ_LIMIT)
+    shown = [
         ShownSession(
             ref=s.ref, device=devices.describe(s.user_agent), ip_address=s.ip_address,
             last_seen=s.last_seen, expires=s.expires, created=s.created, is_current=s.key == current_key,
         )
-        for s in users.list_sessions(user_id)
+        for s in found[:PAGE_SIZE]
     ]
+    return shown, len(found)
 
 
 class SessionListView(LoginRequiredMixin, TemplateView):
@@ -60,12 +78,12 @@ class SessionListView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         request = self.request
-        context["sessions"] = shown_sessions(request.user.pk, users.current_key(request.session))
+        context["sessions"], context["total"] = shown_sessions(request.user.pk, users.current_key(request.session))
         return context
 
     def confirm(self, notice: str) -> HttpResponse:
         """Answer a revocation with the updated list and what was done."""
-        return self.render_to_response(self.get_context_data(notice=notice))
+        return self.render_to_response(self.get_context_data(notice=revocation_notice(notice)))
 
 
 class RevokeSessionView(SessionListView):
@@ -74,7 +92,7 @@ class RevokeSessionView(SessionListView):
     http_method_names = ("post",)
 
     def post(self, request: HttpRequest, ref: str) -> HttpResponse:
-        target = users.find(request.user.pk, ref)
+        target = users.find(request.user.pk, ref, limit=users.PAGE_READ_LIMIT)
         if target is None:
             raise Http404(_("You have no such session."))
         if target.key == users.current_key(request.session):
@@ -96,7 +114,10 @@ class RevokeOtherSessionsView(SessionListView):
     http_method_names = ("post",)
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        count = users.revoke_all(request.user.pk, keep=request.session, by=request.user)
-        return self.confirm(ngettext(
+        count = users.revoke_all(request.user.pk, keep=request.session, by=request.user, limit=REVOKE_PER_REQUEST)
+        notice = ngettext(
             "Signed out %(count)d other session.", "Signed out %(count)d other sessions.", count,
-        ) % {"count": count})
+        ) % {"count": count}
+        if count == REVOKE_PER_REQUEST:
+            notice += " " + _("There may be more: sign out all other sessions again.")
+        return self.confirm(notice)

@@ -56,7 +56,8 @@ def check_contents(sdist: Path, wheel: Path) -> None:
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     needed = {"LICENSE", "CHANGELOG.md", "conftest.py", "pyproject.toml", "Makefile", "tests/conftest.py",
-              "tests/settings.py", "tests/urls.py", "tests/helpers.py", "tests/brokencache.py", "demo/run.py"}
+              "tests/settings.py", "tests/urls.py", "tests/helpers.py", "tests/brokencache.py", "demo/run.py",
+              "tests/lambda_events.py", "tests_django/settings.py", "tests_django/source.py"}
     missing = needed - names
     if missing:
         sys.exit(f"FAILED: the sdist lacks {sorted(missing)}, which its tests need")

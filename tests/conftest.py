@@ -41,14 +41,21 @@ def own_table(settings: Any) -> Iterator[str]:
     provision.delete_table()
 
 
+PROXY_TIMEOUT = 1.5
+PROXY_SLOW_DELAY = 4.0
+
+
 @pytest.fixture
 def proxy(dynamodb_local: str, settings: Any) -> Iterator[FaultProxy]:
     """The backend talks to DynamoDB Local through a fault-injecting, recording proxy."""
     fault_proxy = FaultProxy(dynamodb_local)
     settings.DYNAMODB_LOCAL_ENDPOINT = fault_proxy.start()
-    settings.DYNAMODB_SESSIONS_CONNECT_TIMEOUT = 0.5
-    settings.DYNAMODB_SESSIONS_READ_TIMEOUT = 0.5
+    # Short enough that a hang or a slow answer (SLOW waits PROXY_SLOW_DELAY) times out quickly,
+    # long enough that a busy 2-core runner answers every passing call well within it.
+    settings.DYNAMODB_SESSIONS_CONNECT_TIMEOUT = PROXY_TIMEOUT
+    settings.DYNAMODB_SESSIONS_READ_TIMEOUT = PROXY_TIMEOUT
     settings.DYNAMODB_SESSIONS_MAX_RETRY_ATTEMPTS = 1
+    fault_proxy.delay = PROXY_SLOW_DELAY
     yield fault_proxy
     fault_proxy.stop()
 

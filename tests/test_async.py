@@ -27,7 +27,7 @@ from tests.test_hardening import HOSTILE_KEYS
 Via = Callable[..., Awaitable[Any]]
 
 
-@pytest.fixture(params=["sync", "native"])
+@pytest.fixture(params=["sync", pytest.param("native", marks=pytest.mark.needs_aiobotocore)])
 async def via(request: pytest.FixtureRequest) -> AsyncIterator[Via]:
     """Call a store method through one transport: ``await via(store, "save")``."""
     native = request.param == "native"
@@ -185,6 +185,7 @@ async def test_outage_breaker_and_degraded_mode(via: Via, proxy: FaultProxy, set
 
 # Native means native ------------------------------------------------------------------------
 
+@pytest.mark.needs_aiobotocore
 async def test_native_calls_run_on_the_event_loop_thread(SessionStore: type[Any]) -> None:
     await aio.connect()
     client = aio.client()
@@ -207,6 +208,7 @@ async def test_native_calls_run_on_the_event_loop_thread(SessionStore: type[Any]
     assert len(threads) >= 2 and set(threads) == {threading.get_ident()}  # the cached engine reads its cache
 
 
+@pytest.mark.needs_aiobotocore
 async def test_the_first_call_on_a_new_loop_does_not_wait_for_the_client() -> None:
     store = PlainStore()
     store["a"] = 1
@@ -219,6 +221,7 @@ async def test_the_first_call_on_a_new_loop_does_not_wait_for_the_client() -> No
     assert sync_calls == {}
 
 
+@pytest.mark.needs_aiobotocore
 def test_short_lived_loops_leave_no_client_behind() -> None:
     store = PlainStore()
     store["a"] = 1
@@ -229,13 +232,14 @@ def test_short_lived_loops_leave_no_client_behind() -> None:
         assert aio.client() is not None
         return await PlainStore(store.session_key).aload()
 
+    before = aio.open_clients()  # the loops of other tests are theirs to close
     for _ in range(5):
         assert async_to_sync(load_natively)() == {"a": 1}  # a new loop each time
-        assert aio.open_clients() == 0
+        assert aio.open_clients() == before
 
 
 def test_without_the_extra_async_methods_run_their_sync_twins(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aio, "AioSession", None)
+    monkeypatch.setattr(aio, "available", lambda: False)
     assert not aio.available()
 
     async def roundtrip() -> dict[str, Any]:
@@ -251,6 +255,7 @@ def test_without_the_extra_async_methods_run_their_sync_twins(monkeypatch: pytes
 
 # The middleware under ASGI --------------------------------------------------------------------
 
+@pytest.mark.needs_aiobotocore
 async def test_async_views_and_the_middleware_use_the_native_path() -> None:
     await aio.connect()
     client = AsyncClient()
@@ -270,6 +275,7 @@ async def test_asgi_503_when_dynamodb_fails(proxy: FaultProxy) -> None:
     assert response.status_code == 503 and response["Retry-After"] == "1"
 
 
+@pytest.mark.needs_aiobotocore
 async def test_a_client_that_cannot_be_built_is_tried_once(
     settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -284,3 +290,32 @@ async def test_a_client_that_cannot_be_built_is_tried_once(
             with pytest.raises(SessionStorageError, match="no AWS region"):
                 await PlainStore("a" * 32).aload()  # the sync path, which says what is wrong
     assert sum("Could not build the async DynamoDB client" in r.getMessage() for r in caplog.records) == 1
+
+
+@pytest.mark.parametrize(
+    ("on_lambda", "transport", "native"),
+    [
+        pytest.param(False, "auto", True, marks=pytest.mark.needs_aiobotocore),
+        (True, "auto", False),
+        pytest.param(True, "native", True, marks=pytest.mark.needs_aiobotocore),
+        (False, "thread", False),
+    ],
+)
+async def test_the_async_transport_on_and_off_lambda(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, on_lambda: bool, transport: str, native: bool,
+) -> None:
+    # On Lambda a process serves one request at a time: native async would only cost aiohttp and
+    # a second client at every cold start, so 'auto' runs the sync twins there.
+    if on_lambda:
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "sessions")
+    else:
+        monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    settings.DYNAMODB_SESSIONS_ASYNC_TRANSPORT = transport
+    await aio.connect()
+    store = PlainStore()
+    await store.aset("a", 1)
+    with count_calls() as sync_calls:
+        await store.asave()
+    assert (sync_calls == {}) is native
+    assert (aio.client() is not None) is native
+    assert await PlainStore(store.session_key).aload() == {"a": 1}

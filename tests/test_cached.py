@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from django.contrib.sessions.backends.base import UpdateError
 from django.core.cache import caches
 from django.test import Client
+from pynamodb.signals import post_dynamodb_send
 
 from pynamo_sessions import SessionStorageError, faultproxy
-from pynamo_sessions.backends.cached_dynamodb import KEY_PREFIX, SessionStore
+from pynamo_sessions.backends.cached_dynamodb import DELETED, KEY_PREFIX, SessionStore
 from pynamo_sessions.faultproxy import FaultProxy
 from tests.helpers import count_calls
 
@@ -56,7 +59,7 @@ def test_modify_writes_dynamodb_then_the_cache(raw_item: Any) -> None:
     assert SessionStore(key).load() == {"count": 2}  # and DynamoDB has it too
 
 
-def test_failed_write_leaves_the_cache_alone(proxy: FaultProxy) -> None:
+def test_a_failed_write_never_leaves_its_data_in_the_cache(proxy: FaultProxy) -> None:
     store = SessionStore()
     store["a"] = 1
     store.save()
@@ -69,15 +72,103 @@ def test_failed_write_leaves_the_cache_alone(proxy: FaultProxy) -> None:
     assert SessionStore(store.session_key).load() == {"a": 1}
 
 
-def test_delete_clears_both(raw_item: Any) -> None:
+def test_delete_clears_dynamodb_and_marks_the_cache(raw_item: Any) -> None:
     store = SessionStore()
     store["a"] = 1
     store.save()
     key = store.session_key
     SessionStore().delete(key)
-    assert caches["default"].get(KEY_PREFIX + key) is None
+    assert deleted_mark(key)
     assert raw_item(key) is None
+    with count_calls() as calls:
+        assert SessionStore(key).load() == {}
+    assert calls == {}  # a logged-out cookie costs no DynamoDB call
+
+
+# A deletion racing a request never puts the session back into the cache ----------------------
+
+def deleted_mark(key: str) -> bool:
+    """Whether the cache holds the deletion mark of ``key``'s session (its own cache key)."""
+    return bool(caches["default"].get(KEY_PREFIX + key + ":deleted") == DELETED)
+
+
+@contextmanager
+def revoked_right_after(operation: str, key: str) -> Iterator[list[str]]:
+    """Revoke the session (another process: DeleteItem, then the cache) as soon as ``operation``
+    has been answered, as a revocation landing in the middle of a request would."""
+    done: list[str] = []
+
+    def revoke(sender: Any, operation_name: str, **kwargs: Any) -> None:
+        if operation_name == operation and not done:
+            done.append(operation_name)
+            SessionStore().delete(key)
+
+    post_dynamodb_send.connect(revoke)
+    try:
+        yield done
+    finally:
+        post_dynamodb_send.disconnect(revoke)
+
+
+def test_a_revocation_right_after_a_save_is_not_undone_by_its_cache_write(raw_item: Any) -> None:
+    first = SessionStore()
+    first["a"] = 1
+    first.save()
+    key = first.session_key
+    request = SessionStore(key)
+    request["a"] = 2  # read from the cache
+    with revoked_right_after("PutItem", key) as done:
+        request.save()  # written before the revocation: it succeeds
+    assert done and raw_item(key) is None
+    assert deleted_mark(key)
+    assert SessionStore(key).load() == {}  # the revoked session is not served from the cache
+
+
+def test_a_revocation_before_a_save_wins_and_marks_the_cache(raw_item: Any) -> None:
+    first = SessionStore()
+    first["a"] = 1
+    first.save()
+    key = first.session_key
+    request = SessionStore(key)
+    request["a"] = 2
+    SessionStore().delete(key)
+    with pytest.raises(UpdateError):
+        request.save()
+    assert raw_item(key) is None and deleted_mark(key)
     assert SessionStore(key).load() == {}
+
+
+def test_a_revocation_during_a_cache_miss_is_not_undone_by_the_read(raw_item: Any) -> None:
+    first = SessionStore()
+    first["a"] = 1
+    first.save()
+    key = first.session_key
+    caches["default"].delete(KEY_PREFIX + key)
+    with revoked_right_after("GetItem", key) as done:
+        assert SessionStore(key).load() == {"a": 1}  # read just before the revocation
+    assert done and deleted_mark(key)
+    assert SessionStore(key).load() == {}
+
+
+def test_a_read_never_replaces_what_a_parallel_save_cached() -> None:
+    first = SessionStore()
+    first["a"] = 1
+    first.save()
+    key = first.session_key
+    writer = SessionStore(key)
+    writer["a"] = 2
+    caches["default"].delete(KEY_PREFIX + key)  # the reader misses
+
+    def save_in_between(sender: Any, operation_name: str, **kwargs: Any) -> None:
+        post_dynamodb_send.disconnect(save_in_between)
+        writer.save()  # after the reader's GetItem, before it fills the cache
+
+    post_dynamodb_send.connect(save_in_between)
+    try:
+        assert SessionStore(key).load() == {"a": 1}
+    finally:
+        post_dynamodb_send.disconnect(save_in_between)
+    assert SessionStore(key).load() == {"a": 2}  # the cache holds the save, not the older read
 
 
 def test_logout_elsewhere_interrupts_a_cached_session() -> None:

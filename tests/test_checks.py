@@ -13,6 +13,13 @@ from pynamo_sessions import checks, create_table
 from tests.helpers import closed_port_url
 
 
+@pytest.fixture(autouse=True)
+def no_asgi_server_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Which servers other tests of this process imported (uvicorn, mangum) must not decide what
+    # the checks say; a test says the site serves ASGI with ASGI_APPLICATION.
+    monkeypatch.setattr(checks, "ASGI_SERVERS", ())
+
+
 def ids(messages: list[Any]) -> list[str]:
     return [m.id for m in messages]
 
@@ -169,11 +176,32 @@ def test_asgi_without_the_async_extra_is_i001(
 ) -> None:
     from pynamo_sessions import aio
 
-    if not extra:
-        monkeypatch.setattr(aio, "AioSession", None)
+    monkeypatch.setattr(aio, "available", lambda: extra)
     if asgi:
         settings.ASGI_APPLICATION = "project.asgi.application"
     found = [m for m in checks.check_settings() if m.id == "pynamo_sessions.I001"]
     assert bool(found) is expected
     if found:
         assert found[0].level == 20 and "pynamo-sessions[async]" in found[0].hint  # Info, not a warning
+
+
+@pytest.mark.parametrize(
+    ("engine", "backend", "flagged"),
+    [
+        ("pynamo_sessions.backends.cached_dynamodb", "django.core.cache.backends.locmem.LocMemCache", True),
+        ("pynamo_sessions.backends.cached_dynamodb", "django.core.cache.backends.filebased.FileBasedCache", False),
+        ("pynamo_sessions.backends.cached_dynamodb", "django.core.cache.backends.dummy.DummyCache", False),
+        ("pynamo_sessions.backends.dynamodb", "django.core.cache.backends.locmem.LocMemCache", False),
+    ],
+)
+def test_a_per_process_cache_for_the_cached_engine_is_e105_at_deploy(
+    settings: Any, tmp_path: Any, engine: str, backend: str, flagged: bool,
+) -> None:
+    settings.SESSION_ENGINE = engine
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": str(tmp_path)}}
+    found = [m.id for m in checks.check_cache()]
+    assert found == (["pynamo_sessions.E105"] if flagged else [])
+    if flagged:
+        [message] = checks.check_cache()
+        assert "LocMemCache" in message.msg and "logout or revocation" in message.msg
+        assert "shares" in (message.hint or "")

@@ -126,8 +126,9 @@ def test_the_demo_in_a_real_browser(demo_site: str, browser: webdriver.Chrome, r
     assert text(browser, "session-key") == first_key
     shown = {row.get_attribute("data-attribute") for row in browser.find_elements(By.CSS_SELECTOR, "#raw tbody tr")}
     item = stored(raw, first_key)
-    # (the demo sets DYNAMODB_SESSIONS_ABSOLUTE_AGE, which stores the creation time)
-    assert item is not None and shown == set(item) == {"id", "ttl", "session_data", "created"}
+    # (the demo sets DYNAMODB_SESSIONS_ABSOLUTE_AGE, which stores the creation time; every save
+    # writes the version that parallel requests merge on)
+    assert item is not None and shown == set(item) == {"id", "ttl", "session_data", "created", "version"}
     countdown = browser.find_element(By.ID, "countdown")
     assert int(countdown.get_attribute("data-ttl") or 0) <= int(item["ttl"]["N"])
     assert countdown.text.startswith("in ")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -106,6 +107,60 @@ def test_sign_out_all_other_sessions(tracked: str, alice: User) -> None:
     assert whoami(phone) == whoami(other) == "AnonymousUser"
     assert whoami(laptop) == "alice"
     assert [s.ref for s in users.list_sessions(alice.pk)] == [refs(alice)["Firefox on Linux"]]
+
+
+def test_the_page_says_when_a_per_process_cache_keeps_a_revoked_session_alive(
+    tracked: str, alice: User, settings: Any,
+) -> None:
+    settings.SESSION_ENGINE = "pynamo_sessions.backends.cached_dynamodb"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    laptop = signed_in(alice, FIREFOX)
+    signed_in(alice, IPHONE)
+    page = laptop.post(f"{PAGE}revoke-others/").content.decode()
+    assert "Signed out 1 other session." in page and "not shared between them" in page
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    signed_in(alice, IPHONE)
+    page = laptop.post(f"{PAGE}revoke-others/").content.decode()
+    assert "Signed out 1 other session." in page and "not shared" not in page
+
+
+def many_sessions(user: User, count: int) -> None:
+    """``count`` sessions of ``user``, each with a user agent of its own, written in batches."""
+    from pynamo_sessions import models
+
+    model = models.bound_model()
+    now = time.time()
+    expires = datetime.fromtimestamp(now + 3600, UTC)
+    with model.batch_write() as batch:
+        for n in range(count):
+            batch.save(model(
+                f"bulk{n:04d}" + "x" * 24, data="e30:1tQ6qK:placeholder", expires=expires,
+                user_id=str(user.pk), updated=int(now) - n, user_agent=f"{FIREFOX} Bulk/{n}", ip_address="10.0.0.1",
+            ))
+
+
+def test_a_user_with_hundreds_of_sessions_gets_a_bounded_page(
+    tracked: str, alice: User, settings: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pynamo_sessions import devices, views
+    from tests.helpers import count_calls
+
+    laptop = signed_in(alice, FIREFOX)
+    many_sessions(alice, 130)
+    devices.describe.cache_clear()
+    response = laptop.get(PAGE)
+    page = response.content.decode()
+    assert "131 live sessions (the 50 used most recently are shown)" in page
+    assert len(response.context["sessions"]) == views.PAGE_SIZE == 50
+    assert devices.describe.cache_info().currsize <= views.PAGE_SIZE  # agents parsed for shown rows only
+    monkeypatch.setattr(views, "REVOKE_PER_REQUEST", 100)
+    with count_calls() as calls:
+        page = laptop.post(f"{PAGE}revoke-others/").content.decode()
+    assert "Signed out 100 other sessions. There may be more" in page and "31 live sessions" in page
+    assert calls["BatchWriteItem"] == 4 and "DeleteItem" not in calls  # 25 a call, none one by one
+    page = laptop.post(f"{PAGE}revoke-others/").content.decode()
+    assert "Signed out 30 other sessions." in page and "1 live session" in page
+    assert whoami(laptop) == "alice"  # the current one is kept
 
 
 def test_another_users_session_answers_404_and_changes_nothing(tracked: str, alice: User) -> None:

@@ -176,6 +176,24 @@ def test_logoutuser_command_by_id_and_username(tracked: str) -> None:
 
 
 @pytest.mark.django_db
+def test_logoutuser_never_claims_a_logout_a_per_process_cache_keeps_alive(tracked: str, settings: Any) -> None:
+    from django.contrib.auth.models import User
+
+    from pynamo_sessions.backends.cached_dynamodb import SessionStore as CachedStore
+
+    settings.SESSION_ENGINE = "pynamo_sessions.backends.cached_dynamodb"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    user = User.objects.create_user("carol", password="pw-1-long-enough")
+    logged_in(user.pk, CachedStore)
+    out = StringIO()
+    with pytest.raises(CommandError) as info:
+        call_command("logoutuser", str(user.pk), stdout=out)
+    assert "Deleted 1 session of user" in str(info.value) and "NOT logged out yet" in str(info.value)
+    assert "E105" in str(info.value) and "Logged user" not in out.getvalue()
+    assert users.list_sessions(user.pk) == []  # what it could do, it did
+
+
+@pytest.mark.django_db
 def test_logoutuser_for_no_user_and_no_session_is_an_error(tracked: str) -> None:
     with pytest.raises(CommandError, match="There is no user with id '99', and no session of one"):
         call_command("logoutuser", "99")

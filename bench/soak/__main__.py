@@ -6,7 +6,8 @@
 Concurrent clients each own a session and loop over three pages: one that increments a counter
 in the session, one that reads it, and one that never touches the session. The fault proxy
 between the site and DynamoDB Local injects, in turn, an outage (every connection reset), a
-blackhole (requests hang unanswered) and a throttling storm, each followed by recovery. It
+blackhole (requests hang unanswered), a throttling storm and one visitor's hot key (throttled
+with DynamoDB's per-key reason), each followed by recovery. It
 prints, per phase and page, status counts, p50/p99 latency and the share of 503s that carry
 Retry-After; then it reads every session back from the table (directly, not through the proxy)
 and reports acknowledged increments that were lost, increments that were never attempted, and
@@ -36,6 +37,9 @@ ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
 SESSION_PAGES = ("increment", "read")
 WARM_UP = "warm-up"
+# One visitor's session key over DynamoDB's per-partition limit (the first session read after the
+# phase begins): that visitor gets 503s, everyone else must not, and the breaker must stay shut.
+HOT_KEY = "hot key"
 CROSSED = "crossed a phase boundary"
 
 
@@ -46,7 +50,7 @@ class Phases:
         # DynamoDB Local's JVM and the workers warm up before anything is measured.
         self.plan = [(WARM_UP, faultproxy.PASS, 5.0), ("baseline", faultproxy.PASS, baseline_seconds)]
         for name, fault in (("outage", faultproxy.RESET), ("blackhole", faultproxy.BLACKHOLE),
-                            ("throttling", faultproxy.THROTTLE)):
+                            ("throttling", faultproxy.THROTTLE), (HOT_KEY, faultproxy.HOT_KEY)):
             self.plan += [(name, fault, fault_seconds), (f"recovery after {name}", faultproxy.PASS, recovery_seconds)]
         self.starts: dict[str, float] = {}
 
@@ -183,6 +187,12 @@ def targets(samples: list[Sample], phases: Phases, args: argparse.Namespace) -> 
             for name, _, _ in phases.plan if name != WARM_UP
         ),
     }
+    hot = [s for s in samples if s.phase == HOT_KEY and s.page in SESSION_PAGES]
+    failed_clients = {s.client for s in hot if s.status != 200}
+    found[f"{HOT_KEY}: visitors whose session requests failed"] = len(failed_clients)
+    others = [s for s in hot if s.client not in failed_clients]
+    found[f"{HOT_KEY}: other visitors' session ok share"] = (
+        sum(s.status == 200 for s in others) / len(others) if others else None)
     for name in ("outage", "blackhole", "throttling"):
         begin = phases.starts[name]
         late = [s.latency for s in samples

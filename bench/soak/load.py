@@ -26,6 +26,7 @@ class Sample:
     latency: float
     status: int
     retry_after: bool
+    client: int = -1  # which visitor sent it
 
 
 @dataclass
@@ -68,7 +69,7 @@ def visit(clients: int, port: int, think: float, until: float) -> tuple[list[Sam
     samples: list[Sample] = []
     lock = threading.Lock()
 
-    def loop(client: Client) -> None:
+    def loop(number: int, client: Client) -> None:
         turn = 0
         while time.time() < until:
             page = PAGES[turn % len(PAGES)]
@@ -83,10 +84,10 @@ def visit(clients: int, port: int, think: float, until: float) -> tuple[list[Sam
             if page == "read" and status == 200 and not data["degraded"] and (data["count"] or 0) < client.acknowledged:
                 client.resets += 1
             with lock:
-                samples.append(Sample("", page, sent, time.time(), latency, status, retry_after))
+                samples.append(Sample("", page, sent, time.time(), latency, status, retry_after, number))
             time.sleep(think)
 
-    threads = [threading.Thread(target=loop, args=(c,)) for c in visitors]
+    threads = [threading.Thread(target=loop, args=(n, c)) for n, c in enumerate(visitors)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -18,6 +18,10 @@ DYNAMODB_LOCAL_ENDPOINT = os.environ.get("SOAK_ENDPOINT", "http://127.0.0.1:8000
 DYNAMODB_REGION = "us-east-1"
 DYNAMODB_SESSIONS_TABLE = "soak-sessions"
 DYNAMODB_SESSIONS_ON_UNAVAILABLE = os.environ.get("SOAK_ON_UNAVAILABLE", "raise")
+# Production's request-path timeouts: left unset, an endpoint on this machine gets the patient
+# ones meant for development and test suites, and the soak is about production's behaviour.
+DYNAMODB_SESSIONS_CONNECT_TIMEOUT = 0.5
+DYNAMODB_SESSIONS_READ_TIMEOUT = 0.5
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -29,7 +29,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
-ENGINES = {"dynamodb": "pynamo_sessions (dynamodb)", "db": "Django's db (SQLite)"}
+ENGINES = {"dynamodb": "pynamo_sessions (dynamodb)", "cached_dynamodb": "pynamo_sessions (cached_dynamodb)",
+           "db": "Django's db (SQLite)"}
 SERVERS = ("gunicorn", "uvicorn")
 
 
@@ -149,7 +150,8 @@ def main(argv: list[str]) -> int:
     with local_endpoint() as endpoint, tempfile.TemporaryDirectory() as scratch:
         database = str(Path(scratch) / "sessions.sqlite3")
         env = {**os.environ, "TABS_ENDPOINT": endpoint, "TABS_DATABASE": database, "PYTHONPATH": str(ROOT),
-               "DJANGO_SETTINGS_MODULE": "bench.tabs.settings"}
+               "DJANGO_SETTINGS_MODULE": "bench.tabs.settings", "TABS_CACHE_DIR": str(Path(scratch) / "cache")}
+        os.environ["TABS_CACHE_DIR"] = env["TABS_CACHE_DIR"]
         subprocess.run([sys.executable, "-m", "django", "createsessiontable"], cwd=ROOT, check=True,
                        env={**env, "TABS_ENGINE": "dynamodb"}, stdout=subprocess.DEVNULL)
         if "db" in args.engines:

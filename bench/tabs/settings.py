@@ -1,7 +1,8 @@
 """The tabs benchmark's site: one session, parallel tabs, on our engine or on Django's ``db``.
 
-The driver sets the environment: TABS_ENGINE ("dynamodb" or "db"), TABS_ENDPOINT (DynamoDB
-Local), TABS_DATABASE (the SQLite file that Django's ``db`` engine uses).
+The driver sets the environment: TABS_ENGINE ("dynamodb", "cached_dynamodb" or "db"),
+TABS_ENDPOINT (DynamoDB Local), TABS_DATABASE (the SQLite file that Django's ``db`` engine uses),
+TABS_CACHE_DIR (the file cache the cached engine's workers share).
 """
 
 import os
@@ -24,8 +25,11 @@ if ENGINE == "db":
 else:
     INSTALLED_APPS = ["pynamo_sessions"]
     MIDDLEWARE = ["pynamo_sessions.middleware.SessionMiddleware"]
-    SESSION_ENGINE = "pynamo_sessions.backends.dynamodb"
+    SESSION_ENGINE = f"pynamo_sessions.backends.{ENGINE}"
     DATABASES = {}
+    # The cached engine needs a cache every worker shares; a file cache is one on one machine.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": os.environ.get("TABS_CACHE_DIR", "/tmp/pynamo-sessions-tabs-cache")}}
 DYNAMODB_LOCAL_ENDPOINT = os.environ.get("TABS_ENDPOINT", "http://127.0.0.1:8000")
 DYNAMODB_REGION = "us-east-1"
 DYNAMODB_SESSIONS_TABLE = "bench-tabs-sessions"

@@ -1,23 +1,38 @@
 """Like Django's ``cached_db``: reads from the cache, writes through to DynamoDB.
 
-A read-only request on a cache hit makes no DynamoDB call. Writes go to DynamoDB first, with
-every conditional guarantee of the plain engine, and only then to the cache; a delete clears
-both. The cache holds the signed, encoded data (not a decoded dict) so that what comes back from
-it is verified like what comes back from DynamoDB. A failing cache is logged and otherwise
-ignored: DynamoDB stays the source of truth, so nothing is lost and no request fails because
-of it. While DynamoDB is unavailable, a cache hit still serves the read; writes fail as they do
-with the plain engine.
+A read-only request on a cache hit makes no DynamoDB call. Writes go to DynamoDB with every
+conditional guarantee of the plain engine (merges of parallel saves included) and only then to
+the cache, which so holds only what DynamoDB has accepted. The cache holds the signed, encoded
+data (not a decoded dict) so that what comes back from it is verified like what comes back from
+DynamoDB. A failing cache is logged and otherwise ignored: DynamoDB stays the source of truth,
+so nothing is lost and no request fails because of it. While DynamoDB is unavailable, a cache
+hit still serves the read; writes fail as they do with the plain engine.
+
+A deleted session (logout, revocation) must never come back through the cache, whatever runs
+in parallel with the deletion: a save that wrote DynamoDB just before, or a read that fetched
+the item just before, will still write its cache entry afterwards. So a deletion leaves a mark
+under a key of its own (``<entry key>:deleted``), which no save or read ever writes, and every
+read fetches the entry and the mark together (one ``get_many``): a marked session is gone,
+whatever entry a late writer left. A read that missed fills the cache with ``add``, so it never
+replaces what a save wrote meanwhile.
+
+These hold only with a cache that every process shares (Redis, Memcached, the database cache):
+a per-process cache (LocMemCache) cannot hear of a deletion made elsewhere, which
+``manage.py check --deploy`` reports as pynamo_sessions.E105.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 
 from pynamo_sessions import conf, ops
 from pynamo_sessions.backends.dynamodb import SessionStore as DynamoDBStore
@@ -29,6 +44,17 @@ from pynamo_sessions.ops import Steps
 django_logger = logging.getLogger("django.contrib.sessions")
 
 KEY_PREFIX = "pynamo_sessions.cached_dynamodb"
+DELETED = "deleted"
+#: A deletion mark outlives every entry of its session: entries live at most SESSION_COOKIE_AGE,
+#: and one written late by a request in flight starts at most this much after the mark.
+DELETED_GRACE = 300
+
+
+def process_local_cache() -> str | None:
+    """The class name of SESSION_CACHE_ALIAS's backend when each process has a cache of its
+    own (so a logout in one is not seen by the others), else None."""
+    cache = caches[settings.SESSION_CACHE_ALIAS]
+    return type(cache).__name__ if isinstance(cache, LocMemCache) else None
 
 
 class SessionStore(DynamoDBStore):
@@ -43,13 +69,20 @@ class SessionStore(DynamoDBStore):
     def _cache_key(self, session_key: str) -> str:
         # Keyed by the item key (so with hashed keys the cache holds no raw session key either),
         # where the item really is (after a SECRET_KEY rotation, an HMAC under a fallback):
-        # delete_item, which knows only the item key, then clears the very entry reads use.
+        # delete_item, which knows only the item key, then marks the very entry reads use.
         return self.cache_key_prefix + self._item_key(session_key, conf.current())
 
     def _load_steps(self) -> Steps[dict[str, Any]]:
         session_key = self.session_key
         if session_key is not None:
-            cached = yield ops.CacheGet(self._cache_key(session_key))
+            entry_key = self._cache_key(session_key)
+            found = (yield ops.CacheGetMany((entry_key, _mark(entry_key)))) or {}
+            if found.get(_mark(entry_key)) == DELETED:
+                # Logged out or revoked: an unknown key, without asking DynamoDB.
+                self._session_key = None
+                self._lifetime_start = None
+                return {}
+            cached = found.get(entry_key)
             if cached is not None:
                 item_key, encoded, expires, *rest = cached  # older entries carry fewer fields
                 created, version = (*rest, None, None)[:2]
@@ -60,7 +93,9 @@ class SessionStore(DynamoDBStore):
                     self._remember(Stored(session_key, item_key, encoded, expires, created, version))
                     return self.decode(encoded)
         data = yield from super()._load_steps()
-        yield from self._cache_stored_steps()
+        entry = self._entry()
+        if entry is not None:
+            yield ops.CacheAdd(*entry)  # never over what a save wrote meanwhile
         return data
 
     def _save_steps(self, must_create: bool) -> Steps[None]:
@@ -70,24 +105,36 @@ class SessionStore(DynamoDBStore):
         try:
             yield from super()._save_steps(must_create)
         except UpdateError:
-            if self.session_key is not None:
+            if self.session_key is not None:  # deleted by another request
                 yield ops.CacheDelete(self._cache_key(self.session_key))
             raise
-        yield from self._cache_stored_steps()
+        entry = self._entry()
+        if entry is not None:
+            yield ops.CacheSet(*entry)  # what DynamoDB accepted: the merge, after a conflict
 
     def _delete_item_steps(self, item_key: str) -> Steps[None]:
         yield from super()._delete_item_steps(item_key)
-        yield ops.CacheDelete(self.cache_key_prefix + item_key)
+        entry_key = self.cache_key_prefix + item_key
+        yield ops.CacheSet(_mark(entry_key), DELETED, _mark_seconds())
+        yield ops.CacheDelete(entry_key)
 
-    def _cache_stored_steps(self) -> Steps[None]:
-        """Put what DynamoDB holds for this session into the cache, until it expires."""
+    def delete_items(self, item_keys: Sequence[str]) -> None:
+        super().delete_items(item_keys)
+        entry_keys = [self.cache_key_prefix + item_key for item_key in item_keys]
+        if entry_keys:
+            self._perform(ops.CacheSetMany({_mark(key): DELETED for key in entry_keys}, _mark_seconds()))
+            self._perform(ops.CacheDeleteMany(tuple(entry_keys)))
+
+    def _entry(self) -> tuple[str, Any, int] | None:
+        """The cache entry for what DynamoDB holds for this session: key, value, timeout."""
         stored = self._stored
         if stored is None or stored.session_key != self.session_key:
-            return
-        timeout = int(stored.expires.timestamp() - time.time())
-        if timeout > 0:
-            value = (stored.item_key, stored.data, stored.expires, stored.created, stored.version)
-            yield ops.CacheSet(self._cache_key(stored.session_key), value, timeout)
+            return None
+        timeout = min(_seconds_until(stored.expires), settings.SESSION_COOKIE_AGE)
+        if timeout <= 0:
+            return None
+        value = (stored.item_key, stored.data, stored.expires, stored.created, stored.version)
+        return self._cache_key(stored.session_key), value, timeout
 
     # The cache is carried out through Django's cache API: sync, or its async twin.
 
@@ -108,9 +155,21 @@ class SessionStore(DynamoDBStore):
             return self._cache_failed(op)
 
     def _cache_failed(self, op: ops.CacheOp) -> None:
-        """Log as Django's cached_db does; the read then misses, the write is skipped."""
+        """Log exactly as Django's cached_db does; the read then misses, the write is skipped."""
         django_logger.exception("%s (%s)", op.failure, self._cache)
 
     @classmethod
     def clear_expired(cls) -> None:
         DynamoDBStore.clear_expired()
+
+
+def _mark(entry_key: str) -> str:
+    return entry_key + ":deleted"
+
+
+def _mark_seconds() -> int:
+    return int(settings.SESSION_COOKIE_AGE) + DELETED_GRACE
+
+
+def _seconds_until(moment: datetime) -> int:
+    return int(moment.timestamp() - time.time())

@@ -16,7 +16,8 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,10 +34,12 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from pynamo_sessions import aio, calls, cleanup, conf, keys, models, ops, transport
-from pynamo_sessions.exceptions import SessionConflict, SessionStorageError, SessionTooLarge
+from pynamo_sessions.exceptions import DYNAMODB_ERRORS, SessionConflict, SessionStorageError, SessionTooLarge
 from pynamo_sessions.ops import Steps, T
 
 logger = logging.getLogger("pynamo_sessions")
+BATCH_SIZE = 25  # keys per BatchWriteItem, DynamoDB's limit
+PARALLEL_BATCHES = 4
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,31 @@ class SessionStore(SessionBase):
 
     async def adelete_item(self, item_key: str) -> None:
         await self._arun(lambda: self._delete_item_steps(item_key))
+
+    def delete_items(self, item_keys: Sequence[str]) -> None:
+        """Delete many sessions by item key (signing a user out everywhere): BatchWriteItem, 25
+        keys a call (DynamoDB's limit), a few calls at once. Unconditional, as every delete."""
+        snapshot = conf.current()
+        model = models.bound_model()
+
+        def delete(chunk: Sequence[str]) -> None:
+            attempt = calls.begin("BatchWriteItem", snapshot)
+            try:
+                with model.batch_write() as batch:
+                    for item_key in chunk:
+                        batch.delete(model(item_key))
+            except DYNAMODB_ERRORS as exc:
+                raise attempt.failed(exc) from exc
+            attempt.answered(ops.OK)
+
+        chunks = [item_keys[i:i + BATCH_SIZE] for i in range(0, len(item_keys), BATCH_SIZE)]
+        if len(chunks) <= 1:
+            for chunk in chunks:
+                delete(chunk)
+            return
+        with ThreadPoolExecutor(max_workers=PARALLEL_BATCHES, thread_name_prefix="pynamo_sessions-delete") as pool:
+            for _ in pool.map(delete, chunks):  # raises the first failure
+                pass
 
     @classmethod
     def clear_expired(cls) -> None:

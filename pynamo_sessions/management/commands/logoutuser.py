@@ -39,9 +39,17 @@ class Command(BaseCommand):
         exists = username is not None or _user_exists(user_id)
         if not exists and revoked == 0:
             raise CommandError(f"There is no user with id {user_id!r}, and no session of one.")
+        gone = "" if exists else f" (there is no user with id {user_id!r} any more)"
+        sessions = f"{revoked} session{'s' if revoked != 1 else ''}"
+        unreachable = users.unreachable_caches()
+        if unreachable is not None and revoked:
+            # Deleted in DynamoDB, but not logged out: say so, and fail, rather than claim it.
+            raise CommandError(
+                f"Deleted {sessions} of user {user_id} from DynamoDB{gone}, but the user is NOT logged "
+                f"out yet: {unreachable} Use a shared cache (pynamo_sessions.E105)."
+            )
         if verbosity >= 1:
-            gone = "" if exists else f" (there is no user with id {user_id!r} any more)"
-            self.stdout.write(f"Logged user {user_id} out of {revoked} session{'s' if revoked != 1 else ''}{gone}.")
+            self.stdout.write(f"Logged user {user_id} out of {sessions}{gone}.")
 
 
 def _user_exists(user_id: str) -> bool:

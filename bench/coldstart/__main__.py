@@ -1,0 +1,142 @@
+"""Cold starts on AWS Lambda: a fresh interpreter per sample imports a Lambda handler module and
+answers a read, a read-modify-write and a read on one stored session (API Gateway v2 events).
+
+    make bench BENCH_ARGS=coldstart
+    make bench BENCH_ARGS="coldstart --rounds 20"
+
+Each round runs one sample of every variant in turn (our engine, the floor, Django's
+signed_cookies; under apig-wsgi and under Mangum), so drift on the machine hits all alike. It
+prints paired medians of ours / floor (process CPU, and wall) for init + first request and for the
+two requests after it, the medians themselves, and where the time goes: botocore clients built,
+botocore data files parsed (and how often), modules imported, aiobotocore/aiohttp modules,
+DynamoDB calls during init and threads of ours left running after it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench" / "results"
+ENGINES = ("ours", "floor", "signed_cookies")
+KINDS = ("wsgi", "asgi")
+# Per kind, what runs: under ASGI also ours with native async forced (the default on Lambda is
+# the sync client in a thread: see DYNAMODB_SESSIONS_ASYNC_TRANSPORT).
+VARIANTS = {"wsgi": ("ours", "ours_deferred", "floor", "signed_cookies"),
+            "asgi": ("ours", "ours_native", "floor", "signed_cookies")}
+# What Lambda's runtime sets, so that the samples run as in an execution environment.
+LAMBDA_ENV = {"AWS_LAMBDA_FUNCTION_NAME": "coldstart", "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11"}
+
+
+def run(kind: str, engine: str, endpoint: str, *args: str) -> dict[str, Any]:
+    env = {**os.environ, **LAMBDA_ENV, "COLD_ENGINE": engine, "COLD_ENDPOINT": endpoint, "PYTHONPATH": str(ROOT),
+           "DJANGO_SETTINGS_MODULE": "bench.coldstart.settings"}
+    if engine == "ours_deferred":
+        env["COLD_DEFER_CLIENT"] = "1"
+    out = subprocess.run([sys.executable, "-m", "bench.coldstart.sample", kind, *args], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{kind}/{engine} sample failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def stored_session(engine: str, endpoint: str) -> str:
+    """A session with count = 1 in the engine's store, made through the same handler."""
+    code = (
+        "import json; from bench.coldstart.wsgi_handler import handler; "
+        "from tests.lambda_events import Context, event; "
+        "r = handler(event('apigw-v2', '/rmw/'), Context()); "
+        "print([c.strip().split(';')[0] for c in r['cookies'] if c.strip().startswith('sessionid=')][0])"
+    )
+    env = {**os.environ, "COLD_ENGINE": engine, "COLD_ENDPOINT": endpoint, "PYTHONPATH": str(ROOT),
+           "DJANGO_SETTINGS_MODULE": "bench.coldstart.settings"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def summary(samples: dict[tuple[str, str], list[dict[str, Any]]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for kind in KINDS:
+        floor = samples[(kind, "floor")]
+        row: dict[str, Any] = {}
+        for phase in ("first", "next_two"):
+            for measure in ("cpu", "wall"):
+                name = f"{phase}_{measure}"
+                for engine in VARIANTS[kind]:
+                    row[f"{name} {engine} ms"] = statistics.median(s[name] for s in samples[(kind, engine)]) * 1000
+                    if engine.startswith("ours"):  # paired: each round's sample against the floor's
+                        row[f"{name} {engine}/floor"] = statistics.median(
+                            o[name] / f[name] for o, f in zip(samples[(kind, engine)], floor, strict=True))
+        for engine in [e for e in VARIANTS[kind] if e not in ("signed_cookies", "ours_deferred")]:
+            last = samples[(kind, engine)][-1]
+            row[f"{engine}: clients built (in init)"] = f"{len(last['clients'])} ({len(last['clients_in_init'])})"
+            row[f"{engine}: data files parsed"] = sum(last["files_parsed"].values())
+            row[f"{engine}: any file parsed twice"] = [f for f, n in last["files_parsed"].items() if n > 1]
+            row[f"{engine}: modules imported"] = last["modules"]
+            row[f"{engine}: aiobotocore/aiohttp modules"] = last["async_modules"]
+            row[f"{engine}: DynamoDB calls in init"] = last["dynamodb_calls_in_init"]
+            row[f"{engine}: threads left after init"] = last["threads_left_after_init"]
+        row["signed_cookies: modules imported"] = samples[(kind, "signed_cookies")][-1]["modules"]
+        found[kind] = row
+    return found
+
+
+def print_summary(found: dict[str, Any], rounds: int) -> None:
+    for kind, row in found.items():
+        print(f"\n{kind.upper()} ({'apig-wsgi' if kind == 'wsgi' else 'Mangum'}), {rounds} rounds, medians")
+        print(f"{'':<24}{'ours/floor':>11}{'ours ms':>10}{'floor ms':>10}{'signed_cookies ms':>19}")
+        for phase, label in (("first", "init + 1st request"), ("next_two", "next two requests")):
+            for measure in ("cpu", "wall"):
+                name = f"{phase}_{measure}"
+                native = "".join(
+                    f"   ({label_of}: {row[f'{name} {other}/floor']:.2f}x, {row[f'{name} {other} ms']:.0f} ms)"
+                    for other, label_of in (("ours_native", "native async"), ("ours_deferred", "client at 1st request"))
+                    if f"{name} {other} ms" in row)
+                print(f"{label + ', ' + measure:<24}{row[f'{name} ours/floor']:>10.2f}x"
+                      f"{row[f'{name} ours ms']:>10.0f}{row[f'{name} floor ms']:>10.0f}"
+                      f"{row[f'{name} signed_cookies ms']:>19.0f}{native}")
+        for key, value in row.items():
+            if ":" in key:
+                print(f"  {key}: {value}")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench coldstart", description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=12)
+    args = parser.parse_args(argv)
+
+    from pynamo_sessions.testing import local_endpoint
+
+    with local_endpoint() as endpoint:
+        env = {**os.environ, "COLD_ENGINE": "ours", "COLD_ENDPOINT": endpoint, "PYTHONPATH": str(ROOT),
+               "DJANGO_SETTINGS_MODULE": "bench.coldstart.settings"}
+        subprocess.run([sys.executable, "-m", "django", "createsessiontable"], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        cookies = {engine: stored_session(engine, endpoint) for engine in ENGINES}
+        cookies["ours_native"] = cookies["ours_deferred"] = cookies["ours"]
+        samples: dict[tuple[str, str], list[dict[str, Any]]] = {(k, e): [] for k in KINDS for e in VARIANTS[k]}
+        for number in range(args.rounds):
+            print(f"  round {number + 1} of {args.rounds}", file=sys.stderr, flush=True)
+            for kind in KINDS:
+                for engine in VARIANTS[kind]:
+                    samples[(kind, engine)].append(run(kind, engine, endpoint, cookies[engine]))
+    found = summary(samples)
+    print_summary(found, args.rounds)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "coldstart.json"
+    path.write_text(json.dumps({"date": datetime.now(UTC).isoformat(timespec="seconds"), "summary": found,
+                                "samples": {f"{k}/{e}": v for (k, e), v in samples.items()}}, indent=2))
+    print(f"\nwritten to {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

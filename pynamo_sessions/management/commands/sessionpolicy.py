@@ -1,0 +1,37 @@
+"""``manage.py sessionpolicy``: the IAM policy a job needs, or the table as a CloudFormation resource."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from pynamo_sessions import conf, policy
+
+
+class Command(BaseCommand):
+    help = (
+        "Print the least-privilege IAM policy that a job needs on the sessions table, for the "
+        "current settings, or (--table) the table as a CloudFormation/SAM resource."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--job", choices=list(policy.JOBS), default="request",
+                            help="Which job's policy: " + "; ".join(f"{k}: {v}" for k, v in policy.JOBS.items()))
+        parser.add_argument("--region", help="The table's region (default: DYNAMODB_REGION, else REGION).")
+        parser.add_argument("--account", default="ACCOUNT", help="The AWS account id (default: ACCOUNT).")
+        parser.add_argument("--table", action="store_true",
+                            help="Print the table as an AWS::DynamoDB::Table resource instead.")
+
+    def handle(self, *args: Any, job: str, region: str | None, account: str, table: bool, **options: Any) -> None:
+        problems = conf.problems()
+        if problems:
+            raise CommandError(" ".join(problems))
+        if table:
+            document = policy.table_resource()
+        else:
+            if account != "ACCOUNT" and not (account.isdigit() and len(account) == 12):
+                raise CommandError(f"--account must be a 12-digit AWS account id; got {account!r}.")
+            document = policy.iam_policy(job, region=region or conf.conf.REGION or "REGION", account=account)
+        self.stdout.write(json.dumps(document, indent=2))

@@ -1,0 +1,92 @@
+"""Least privilege as code: the IAM policy each job needs, and the table as a CloudFormation
+resource, from the current settings (``manage.py sessionpolicy`` prints them).
+
+Serverless deploys create roles and tables from templates; these are what to put in them. The
+request path's actions are exactly the DynamoDB operations a request can send (a test records
+them on the wire), so a role granted them can serve every page and nothing more.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamo_sessions import conf, models
+
+#: What each job sends, on the table (and, marked ``index``, on the user index).
+JOBS: dict[str, str] = {
+    "request": "serving requests: sessions, and with TRACK_USERS the sessions pages",
+    "clearsessions": "manage.py clearsessions (a sweep only on a table without TTL)",
+    "createsessiontable": "manage.py createsessiontable (create or verify, enable TTL, add the user index)",
+    "check": "manage.py check --deploy",
+    "logoutuser": "manage.py logoutuser, users.revoke_all()",
+    "importsessions": "manage.py importsessions",
+}
+
+
+def actions(job: str, snapshot: conf.Snapshot) -> tuple[list[str], list[str]]:
+    """The DynamoDB actions ``job`` needs: on the table, and on the user index."""
+    table: list[str]
+    index: list[str] = []
+    if job == "request":
+        table = ["GetItem", "PutItem", "DeleteItem"]
+        if snapshot.track_users:
+            table.append("BatchWriteItem")  # "sign out all other sessions"
+            index = ["Query"]  # the sessions pages
+    elif job == "clearsessions":
+        table = ["DescribeTimeToLive", "Scan", "DeleteItem"]
+    elif job == "createsessiontable":
+        table = ["DescribeTable", "CreateTable", "DescribeTimeToLive", "UpdateTimeToLive"]
+        if snapshot.track_users:
+            table.append("UpdateTable")  # adds the user index to an existing table
+    elif job == "check":
+        table = ["DescribeTable", "DescribeTimeToLive", "GetItem"]
+    elif job == "logoutuser":
+        table, index = ["BatchWriteItem"], ["Query"]
+    elif job == "importsessions":
+        table = ["PutItem"]
+    else:
+        raise ValueError(f"Unknown job {job!r}; the jobs are {', '.join(JOBS)}.")
+    return table, index
+
+
+def table_arn(snapshot: conf.Snapshot, region: str, account: str) -> str:
+    return f"arn:aws:dynamodb:{region}:{account}:table/{snapshot.table_name}"
+
+
+def iam_policy(job: str, *, region: str, account: str, snapshot: conf.Snapshot | None = None) -> dict[str, Any]:
+    """The IAM policy document for ``job``, on the real table (and index) ARNs."""
+    snapshot = snapshot or conf.current()
+    table, index = actions(job, snapshot)
+    arn = table_arn(snapshot, region, account)
+    statements: list[dict[str, Any]] = [{
+        "Sid": "SessionsTable", "Effect": "Allow",
+        "Action": [f"dynamodb:{action}" for action in table], "Resource": arn,
+    }]
+    if index:
+        statements.append({
+            "Sid": "SessionsUserIndex", "Effect": "Allow",
+            "Action": [f"dynamodb:{action}" for action in index], "Resource": f"{arn}/index/{snapshot.user_index}",
+        })
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def table_resource(snapshot: conf.Snapshot | None = None) -> dict[str, Any]:
+    """The sessions table as a CloudFormation (and SAM) ``AWS::DynamoDB::Table`` resource: the
+    key, TTL, on-demand billing, and the user index when users are tracked. JSON is YAML too."""
+    snapshot = snapshot or conf.current()
+    properties: dict[str, Any] = {
+        "TableName": snapshot.table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": snapshot.attr_id, "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": snapshot.attr_id, "KeyType": "HASH"}],
+        "TimeToLiveSpecification": {"AttributeName": snapshot.attr_ttl, "Enabled": True},
+        "SSESpecification": {"SSEEnabled": True},
+    }
+    if snapshot.track_users:
+        properties["AttributeDefinitions"].append({"AttributeName": snapshot.attr_user, "AttributeType": "S"})
+        properties["GlobalSecondaryIndexes"] = [{
+            "IndexName": snapshot.user_index,
+            "KeySchema": [{"AttributeName": snapshot.attr_user, "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": models.user_index_projection(snapshot)},
+        }]
+    return {"SessionsTable": {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "Properties": properties}}

@@ -1,0 +1,127 @@
+"""On AWS Lambda: Django behind apig-wsgi (WSGI) and Mangum (ASGI), invoked with real API
+Gateway v2, v1 and ALB events, with sessions in DynamoDB Local; and SnapStart's restore hook."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from pynamo_sessions import calls, create_table, faultproxy, models
+from pynamo_sessions.breaker import CLOSED, OPEN
+from pynamo_sessions.faultproxy import FaultProxy
+from tests.lambda_events import KINDS, Context, event, header, set_cookies
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@pytest.fixture(params=["apig-wsgi", "mangum"])
+def handler(request: pytest.FixtureRequest) -> Iterator[Handler]:
+    """The site's Lambda handler, as the README's recipes build it."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    # As Django's test client does: the test database connection is the test's, not the request's.
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    if request.param == "apig-wsgi":
+        from apig_wsgi import make_lambda_handler
+        from django.core.wsgi import get_wsgi_application
+
+        yield make_lambda_handler(get_wsgi_application(), binary_support=True)
+    else:
+        from django.core.asgi import get_asgi_application
+        from mangum import Mangum
+
+        yield Mangum(get_asgi_application(), lifespan="off")
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
+
+
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def invoke(handler: Handler, kind: str, path: str, *, method: str = "GET", cookie: str | None = None) -> dict[str, Any]:
+    return handler(event(kind, path, method=method, cookie=cookie), Context())
+
+
+def session_cookie(response: dict[str, Any]) -> str:
+    [value] = [c.split(";", 1)[0] for c in set_cookies(response) if c.startswith("sessionid=")]
+    return value
+
+
+def test_the_cookie_goes_out_comes_back_in_and_a_logout_deletes_it(handler: Handler, kind: str) -> None:
+    first = invoke(handler, kind, "/increment/")
+    assert first["statusCode"] == 200 and json.loads(first["body"]) == {"count": 1}
+    cookie = session_cookie(first)
+    assert "HttpOnly" in next(c for c in set_cookies(first) if c.startswith("sessionid="))
+    second = invoke(handler, kind, "/increment/", cookie=cookie)
+    assert json.loads(second["body"]) == {"count": 2}
+    assert json.loads(invoke(handler, kind, "/read/", cookie=cookie)["body"])["data"] == {"count": 2}
+    logout = invoke(handler, kind, "/logout/", cookie=cookie)
+    [deleted] = [c for c in set_cookies(logout) if c.startswith("sessionid=")]
+    assert deleted.startswith('sessionid="";') and "Max-Age=0" in deleted
+    assert json.loads(invoke(handler, kind, "/read/", cookie=cookie)["body"]) == {"data": {}, "key": None}
+
+
+def test_an_outage_answers_503_with_retry_after(handler: Handler, kind: str, proxy: FaultProxy) -> None:
+    cookie = session_cookie(invoke(handler, kind, "/increment/"))
+    proxy.set_fault(faultproxy.DROP)
+    response = invoke(handler, kind, "/increment/", cookie=cookie)
+    assert response["statusCode"] == 503 and header(response, "Retry-After") == "1"
+    proxy.set_fault(faultproxy.PASS)
+    assert json.loads(invoke(handler, kind, "/increment/", cookie=cookie)["body"]) == {"count": 2}
+
+
+@pytest.mark.django_db(transaction=True)  # Mangum's views run in another thread: commit the user
+def test_the_sessions_page_works(handler: Handler, kind: str, settings: Any, own_table: str) -> None:
+    settings.DYNAMODB_SESSIONS_TRACK_USERS = True
+    settings.DYNAMODB_SESSIONS_TRACK_CLIENT = True
+    create_table()
+    user = User.objects.create_user("lambda", password="lambda-password-1")
+    browser = Client()
+    browser.force_login(user)
+    cookie = f"sessionid={browser.cookies['sessionid'].value}"
+    invoke(handler, kind, "/increment/", cookie=cookie)  # a request that records the device
+    page = invoke(handler, kind, "/account/sessions/", cookie=cookie)
+    assert page["statusCode"] == 200
+    assert "1 live session" in page["body"] and "Firefox on Linux <strong>(this session)</strong>" in page["body"]
+
+
+# SnapStart ---------------------------------------------------------------------------------
+
+def test_a_restored_snapshot_gets_new_connections_a_closed_breaker_and_fresh_randomness(
+    proxy: FaultProxy, settings: Any,
+) -> None:
+    import snapshot_restore_py
+
+    from pynamo_sessions import lambda_runtime
+    from pynamo_sessions.backends.dynamodb import SessionStore
+
+    assert lambda_runtime.register_restore_hook()  # as ready() does
+    hooks = [hook for hook, _, _ in snapshot_restore_py.get_after_restore() if hook is lambda_runtime.after_restore]
+    assert len(hooks) == 1  # once, however often ready() runs
+    store = SessionStore()
+    store["a"] = 1
+    store.save()
+    pool = models.bound_model()._get_connection().connection.client._endpoint.http_session._manager
+    assert pool.pools  # a pooled connection, as a snapshot taken after a warm-up request holds
+    settings.DYNAMODB_SESSIONS_BREAKER_THRESHOLD = 1
+    calls.breaker().record(failed=True)
+    assert calls.breaker().state == OPEN
+    random.seed(7)
+    snapshotted = random.random()
+    random.seed(7)
+    for hook, args, kwargs in snapshot_restore_py.get_after_restore():  # what the runtime does
+        hook(*args, **kwargs)
+    assert not pool.pools  # the snapshotted process's sockets are not reused
+    assert calls.breaker().state == CLOSED
+    assert random.random() != snapshotted  # merge pauses differ between restored copies
+    assert SessionStore(store.session_key).load() == {"a": 1}  # and the store works at once
