@@ -19,9 +19,10 @@ class PynamoSessionsConfig(AppConfig):
         from pynamo_sessions import checks
 
         checks.register()
-        from django.contrib.auth.signals import user_logged_in
+        if self.apps.is_installed("django.contrib.auth"):  # no login without it
+            from django.contrib.auth.signals import user_logged_in
 
-        user_logged_in.connect(_login_starts_a_new_lifetime, dispatch_uid="pynamo_sessions.new_lifetime")
+            user_logged_in.connect(_login_starts_a_new_lifetime, dispatch_uid="pynamo_sessions.new_lifetime")
         if conf.conf.TRACK_USERS and conf.conf.LOGOUT_ON_PASSWORD_CHANGE:
             from django.contrib.auth import get_user_model
             from django.db.models.signals import post_save

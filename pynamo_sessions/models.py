@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import os
 import threading
 from typing import Any, ClassVar, cast
 
@@ -106,6 +107,8 @@ def client_credentials(snapshot: conf.Snapshot) -> tuple[str, str] | None:
     which would wait on the network."""
     if not snapshot.endpoint_url or not is_on_this_machine(snapshot.endpoint_url):
         return None
+    if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
+        return None  # the chain's first provider has them: no need to build the chain
     resolver = botocore_session().get_component("credential_provider")
     for remote in ("iam-role", "container-role"):
         resolver.remove(remote)

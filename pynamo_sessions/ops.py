@@ -85,88 +85,40 @@ class Pause:
     seconds: float
 
 
-# The cached engine's cache calls. ``method`` names the Django cache method (``a`` + it is the
-# async twin); ``failure`` starts the log line, worded as Django's cached_db words it.
-
-@dataclass(frozen=True, slots=True)
-class CacheGet:
-    key: str
-    method = "get"
-    failure = "Error reading from cache"
-
-    def args(self) -> tuple[Any, ...]:
-        return (self.key,)
+# The cached engine's cache calls, worded on failure as Django's cached_db words them.
+_CACHE_FAILURES = {
+    "get_many": "Error reading from cache",
+    "set": "Error saving to cache",
+    "add": "Error saving to cache",
+    "set_many": "Error saving to cache",
+    "delete": "Error deleting from cache",
+    "delete_many": "Error deleting from cache",
+}
 
 
 @dataclass(frozen=True, slots=True)
-class CacheGetMany:
-    keys: tuple[str, ...]
-    method = "get_many"
-    failure = "Error reading from cache"
+class CacheOp:
+    """A call of Django's cache API: ``method`` (``"a" + method``, its async twin) with ``args``."""
 
-    def args(self) -> tuple[Any, ...]:
-        return (list(self.keys),)
+    method: str
+    args: tuple[Any, ...]
 
+    def __post_init__(self) -> None:
+        if self.method not in _CACHE_FAILURES:
+            raise ValueError(f"Not a cache call the stores make: {self.method!r}.")
 
-@dataclass(frozen=True, slots=True)
-class CacheSet:
-    key: str
-    value: Any
-    timeout: int
-    method = "set"
-    failure = "Error saving to cache"
-
-    def args(self) -> tuple[Any, ...]:
-        return (self.key, self.value, self.timeout)
+    @property
+    def failure(self) -> str:
+        """How the log line for a failure of this call starts."""
+        return _CACHE_FAILURES[self.method]
 
 
-@dataclass(frozen=True, slots=True)
-class CacheAdd:
-    """Set only when the key holds nothing: never over a newer entry or a deletion mark."""
-
-    key: str
-    value: Any
-    timeout: int
-    method = "add"
-    failure = "Error saving to cache"
-
-    def args(self) -> tuple[Any, ...]:
-        return (self.key, self.value, self.timeout)
-
-
-@dataclass(frozen=True, slots=True)
-class CacheSetMany:
-    values: dict[str, Any]
-    timeout: int
-    method = "set_many"
-    failure = "Error saving to cache"
-
-    def args(self) -> tuple[Any, ...]:
-        return (self.values, self.timeout)
-
-
-@dataclass(frozen=True, slots=True)
-class CacheDeleteMany:
-    keys: tuple[str, ...]
-    method = "delete_many"
-    failure = "Error deleting from cache"
-
-    def args(self) -> tuple[Any, ...]:
-        return (list(self.keys),)
-
-
-@dataclass(frozen=True, slots=True)
-class CacheDelete:
-    key: str
-    method = "delete"
-    failure = "Error deleting from cache"
-
-    def args(self) -> tuple[Any, ...]:
-        return (self.key,)
+def cache(method: str, *args: Any) -> CacheOp:
+    """``yield ops.cache("set", key, value, timeout)``."""
+    return CacheOp(method, args)
 
 
 DynamoDBOp = Get | Put | Delete
-CacheOp = CacheGet | CacheGetMany | CacheSet | CacheAdd | CacheSetMany | CacheDelete | CacheDeleteMany
 Op = DynamoDBOp | CacheOp | Pause
 Steps = Generator[Op, Any, T]
 

@@ -76,7 +76,7 @@ class SessionStore(DynamoDBStore):
         session_key = self.session_key
         if session_key is not None:
             entry_key = self._cache_key(session_key)
-            found = (yield ops.CacheGetMany((entry_key, _mark(entry_key)))) or {}
+            found = (yield ops.cache("get_many", [entry_key, _mark(entry_key)])) or {}
             if found.get(_mark(entry_key)) == DELETED:
                 # Logged out or revoked: an unknown key, without asking DynamoDB.
                 self._session_key = None
@@ -95,7 +95,7 @@ class SessionStore(DynamoDBStore):
         data = yield from super()._load_steps()
         entry = self._entry()
         if entry is not None:
-            yield ops.CacheAdd(*entry)  # never over what a save wrote meanwhile
+            yield ops.cache("add", *entry)  # never over what a save wrote meanwhile
         return data
 
     def _save_steps(self, must_create: bool) -> Steps[None]:
@@ -106,24 +106,24 @@ class SessionStore(DynamoDBStore):
             yield from super()._save_steps(must_create)
         except UpdateError:
             if self.session_key is not None:  # deleted by another request
-                yield ops.CacheDelete(self._cache_key(self.session_key))
+                yield ops.cache("delete", self._cache_key(self.session_key))
             raise
         entry = self._entry()
         if entry is not None:
-            yield ops.CacheSet(*entry)  # what DynamoDB accepted: the merge, after a conflict
+            yield ops.cache("set", *entry)  # what DynamoDB accepted: the merge, after a conflict
 
     def _delete_item_steps(self, item_key: str) -> Steps[None]:
         yield from super()._delete_item_steps(item_key)
         entry_key = self.cache_key_prefix + item_key
-        yield ops.CacheSet(_mark(entry_key), DELETED, _mark_seconds())
-        yield ops.CacheDelete(entry_key)
+        yield ops.cache("set", _mark(entry_key), DELETED, _mark_seconds())
+        yield ops.cache("delete", entry_key)
 
     def delete_items(self, item_keys: Sequence[str]) -> None:
         super().delete_items(item_keys)
         entry_keys = [self.cache_key_prefix + item_key for item_key in item_keys]
         if entry_keys:
-            self._perform(ops.CacheSetMany({_mark(key): DELETED for key in entry_keys}, _mark_seconds()))
-            self._perform(ops.CacheDeleteMany(tuple(entry_keys)))
+            self._perform(ops.cache("set_many", {_mark(key): DELETED for key in entry_keys}, _mark_seconds()))
+            self._perform(ops.cache("delete_many", entry_keys))
 
     def _entry(self) -> tuple[str, Any, int] | None:
         """The cache entry for what DynamoDB holds for this session: key, value, timeout."""
@@ -142,7 +142,7 @@ class SessionStore(DynamoDBStore):
         if not isinstance(op, ops.CacheOp):
             return super()._perform(op)
         try:
-            return getattr(self._cache, op.method)(*op.args())
+            return getattr(self._cache, op.method)(*op.args)
         except Exception:  # noqa: BLE001 - any cache backend, any failure: DynamoDB decides
             return self._cache_failed(op)
 
@@ -150,7 +150,7 @@ class SessionStore(DynamoDBStore):
         if not isinstance(op, ops.CacheOp):
             return await super()._aperform(client, op)
         try:
-            return await getattr(self._cache, "a" + op.method)(*op.args())
+            return await getattr(self._cache, "a" + op.method)(*op.args)
         except Exception:  # noqa: BLE001 - any cache backend, any failure: DynamoDB decides
             return self._cache_failed(op)
 

@@ -17,13 +17,11 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.contrib.auth import SESSION_KEY as AUTH_USER_KEY
 from django.contrib.sessions.backends.base import (
     VALID_KEY_CHARS,
     CreateError,
@@ -33,7 +31,7 @@ from django.contrib.sessions.backends.base import (
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from pynamo_sessions import aio, calls, cleanup, conf, keys, models, ops, transport
+from pynamo_sessions import aio, calls, conf, keys, models, ops, transport
 from pynamo_sessions.exceptions import DYNAMODB_ERRORS, SessionConflict, SessionStorageError, SessionTooLarge
 from pynamo_sessions.ops import Steps, T
 
@@ -160,12 +158,16 @@ class SessionStore(SessionBase):
             for chunk in chunks:
                 delete(chunk)
             return
+        from concurrent.futures import ThreadPoolExecutor  # rare: not paid at start-up
+
         with ThreadPoolExecutor(max_workers=PARALLEL_BATCHES, thread_name_prefix="pynamo_sessions-delete") as pool:
             for _ in pool.map(delete, chunks):  # raises the first failure
                 pass
 
     @classmethod
     def clear_expired(cls) -> None:
+        from pynamo_sessions import cleanup  # a command's job, never a request's: not imported at start-up
+
         cleanup.clear_expired()
 
     @classmethod
@@ -460,7 +462,9 @@ class SessionStore(SessionBase):
         return 0 <= ahead < snapshot.touch_interval and self.decode(stored.data) == data
 
     def _user_attributes(self, data: dict[str, Any], snapshot: conf.Snapshot) -> dict[str, Any]:
-        user_id = data.get(AUTH_USER_KEY)
+        from django.contrib.auth import SESSION_KEY  # only with TRACK_USERS: a cold start skips auth
+
+        user_id = data.get(SESSION_KEY)
         if user_id is None:
             return {}  # anonymous sessions stay out of the sparse user index
         attributes: dict[str, Any] = {"user_id": str(user_id), "updated": int(time.time())}
