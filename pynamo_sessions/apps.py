@@ -19,7 +19,9 @@ class PynamoSessionsConfig(AppConfig):
         from pynamo_sessions import checks
 
         checks.register()
-        if self.apps.is_installed("django.contrib.auth"):  # no login without it
+        from django.apps import apps
+
+        if apps.is_installed("django.contrib.auth"):  # no login without it
             from django.contrib.auth.signals import user_logged_in
 
             user_logged_in.connect(_login_starts_a_new_lifetime, dispatch_uid="pynamo_sessions.new_lifetime")
