@@ -120,6 +120,18 @@ def wait_until_up(endpoint: str, deadline: float, process: subprocess.Popen[byte
             time.sleep(0.1)
 
 
+def stop_process(process: subprocess.Popen[Any], timeout: float = 20) -> None:
+    """Ask a server we started to stop, and kill it if it has not within ``timeout`` seconds."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class DynamoDBLocal:
     """One DynamoDB Local process, in memory with a shared database, on a free port."""
 
@@ -157,13 +169,8 @@ class DynamoDBLocal:
         return self._log.read().decode(errors="replace")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, timeout=10)
         self.process = None
         if self._log is not None:
             self._log.close()

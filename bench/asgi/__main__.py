@@ -57,11 +57,9 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        from pynamo_sessions.testing import stop_process
+
+        stop_process(self.process)
 
 
 async def calls_made(session: Any, server: Server) -> int:

@@ -65,7 +65,7 @@ class Phases:
 
 def run_mode(mode: str, args: argparse.Namespace, endpoint: str) -> dict[str, Any]:
     from pynamo_sessions.faultproxy import FaultProxy
-    from pynamo_sessions.testing import free_port, wait_until_up
+    from pynamo_sessions.testing import free_port, stop_process, wait_until_up
 
     proxy = FaultProxy(endpoint)
     proxy_endpoint = proxy.start()
@@ -85,11 +85,7 @@ def run_mode(mode: str, args: argparse.Namespace, endpoint: str) -> dict[str, An
         wait_until_up(f"http://127.0.0.1:{port}/plain/", time.monotonic() + 60, None)
         return drive(mode, args, port, proxy)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server, timeout=30)
         proxy.stop()
 
 

@@ -73,7 +73,7 @@ def get(connection: http.client.HTTPConnection, path: str, cookie: str | None) -
 
 
 def one_run(server: str, engine: str, args: argparse.Namespace, endpoint: str, database: str) -> Run:
-    from pynamo_sessions.testing import free_port, wait_until_up
+    from pynamo_sessions.testing import free_port, stop_process, wait_until_up
 
     port = free_port()
     env = {**os.environ, "TABS_ENGINE": engine, "TABS_ENDPOINT": endpoint, "TABS_DATABASE": database,
@@ -111,11 +111,7 @@ def one_run(server: str, engine: str, args: argparse.Namespace, endpoint: str, d
         status, run.stored, _ = get(final, "/stored/", cookie)
         assert status == 200
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
     return run
 
 
