@@ -193,7 +193,8 @@ async def send(client: Any, op: ops.DynamoDBOp) -> Any:
             return ops.got(attempt, None if raw is None else model.from_raw_data(raw), snapshot)
         if isinstance(op, ops.Put):
             # What save() sends, its version condition and next version included.
-            args, kwargs = op.item._get_save_args(condition=op.condition())
+            args, kwargs = op.item._get_save_args(
+                condition=op.condition(), add_version_condition=op.add_version_condition)
             kwargs.update(key="Item", return_consumed_capacity="TOTAL")
             request = connection.get_operation_kwargs(*args, **kwargs)
             try:

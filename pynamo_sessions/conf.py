@@ -32,6 +32,7 @@ ON_UNAVAILABLE_CHOICES = ("raise", "anonymous")
 ASYNC_TRANSPORTS = ("auto", "native", "thread")
 #: The SESSION_ENGINE values that mean "sessions in DynamoDB".
 ENGINES = ("pynamo_sessions.backends.dynamodb", "pynamo_sessions.backends.cached_dynamodb")
+CACHED_ENGINE = ENGINES[1]
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 LOOPBACK_HOSTS = frozenset({"localhost", "::1", "[::1]"})
 # The request path's timeouts when they are not set and the endpoint is on this machine

@@ -63,10 +63,21 @@ class Put:
     operation = "PutItem"
 
     def condition(self) -> Any:
-        # Creating, a taken key is never overwritten; updating, the item must still exist, so
-        # that a save after a concurrent logout cannot bring the session back.
+        """Our half of the write's condition; PynamoDB ANDs the version's to it when
+        ``add_version_condition``. Creating, a taken key is never overwritten. Updating, the
+        item must still exist (a save after a concurrent logout cannot bring the session back)
+        at the version read: ``version = :v`` alone says both, as a deleted item has no
+        version; an item without a version yet needs the existence test too."""
         model = type(self.item)
-        return model.must_not_exist if self.must_create else model.must_exist
+        if self.must_create:
+            return model.must_not_exist
+        return None if self.item.version is not None else model.must_exist
+
+    @property
+    def add_version_condition(self) -> bool:
+        # A key that does not exist has no version: testing it too would only cost CPU. (The
+        # version is written all the same: 1.)
+        return not self.must_create
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,8 @@ def send(op: ops.DynamoDBOp) -> Any:
         if isinstance(op, ops.Put):
             try:
                 # save() adds the version condition and, once written, bumps item.version.
-                return ops.written(attempt, op.item.save(condition=op.condition()))
+                return ops.written(attempt, op.item.save(
+                    condition=op.condition(), add_version_condition=op.add_version_condition))
             except DYNAMODB_ERRORS as exc:
                 return ops.put_failed(attempt, exc)
         # Deleting is unconditional: a logout or a revocation wins over any version.

@@ -29,7 +29,6 @@ from pynamo_sessions import conf, keys, models
 from pynamo_sessions.exceptions import DYNAMODB_ERRORS, storage_error
 
 logger = logging.getLogger("pynamo_sessions")
-CACHED_ENGINE = "pynamo_sessions.backends.cached_dynamodb"
 
 
 @dataclass(frozen=True)
@@ -152,7 +151,9 @@ def revoke_all(user_id: Any, *, keep: SessionBase | None = None, by: Any = None,
     ``limit``, of at most that many sessions (a page's bounded share: press again for the rest).
     Returns how many were signed out. Deleted in batches of 25, several batches at once."""
     spared = current_key(keep) if keep is not None else None
-    doomed = [item.key for item in _query(user_id) if item.key != spared][:limit]
+    # With a limit, the index is read for no more than that (and the spared one).
+    found = _query(user_id, None if limit is None else limit + 1)
+    doomed = [item.key for item in found if item.key != spared][:limit]
     _engine().delete_items(doomed)
     revoked = len(doomed)
     logger.info("%s signed out %d session%s of user %s%s.", _who(by), revoked, "" if revoked == 1 else "s",
@@ -164,7 +165,7 @@ def unreachable_caches() -> str | None:
     """Why a logout or revocation made here cannot reach the other processes of the site, or
     None when it can: with the cached engine on a per-process cache (LocMemCache), every other
     process keeps serving the session from its own cache until the entry expires."""
-    if settings.SESSION_ENGINE != CACHED_ENGINE:
+    if settings.SESSION_ENGINE != conf.CACHED_ENGINE:
         return None
     from pynamo_sessions.backends.cached_dynamodb import process_local_cache
 
