@@ -262,6 +262,57 @@ def test_eight_parallel_writers_on_distinct_keys_lose_nothing(SessionStore: type
     assert PlainStore(key).load() == expected
 
 
+def test_eight_parallel_writers_on_the_same_key_end_with_one_of_their_values(SessionStore: type[Any]) -> None:
+    first = SessionStore()
+    first["last"] = None
+    first.save()
+    key = first.session_key
+
+    def overwrite(number: int) -> None:
+        for _ in range(INCREMENTS):
+            store = SessionStore(key)
+            store["last"] = number  # every writer changes the same key: the later save wins
+            store[f"tab{number}"] = store.get(f"tab{number}", 0) + 1  # and a key of its own
+            store.save()
+
+    run_tabs(overwrite)
+    stored = PlainStore(key).load()
+    assert stored["last"] in range(TABS)
+    assert {name: stored[name] for name in stored if name.startswith("tab")} == {
+        f"tab{n}": INCREMENTS for n in range(TABS)
+    }
+
+
+def test_a_logout_racing_parallel_saves_is_never_undone(SessionStore: type[Any], raw_item: Any) -> None:
+    first = SessionStore()
+    first["user"] = "alice"
+    first.save()
+    key = first.session_key
+    started = threading.Barrier(TABS)
+    outcomes: list[str] = []
+
+    def save_or_log_out(number: int) -> None:
+        store = SessionStore(key)
+        store.load()
+        store._get_session()
+        started.wait()  # every request has read the session before any writes
+        if number == 0:
+            store.flush()  # the logout
+            outcomes.append("logged out")
+            return
+        store[f"tab{number}"] = 1
+        try:
+            store.save()
+            outcomes.append("saved")
+        except UpdateError:
+            outcomes.append("interrupted")
+
+    run_tabs(save_or_log_out)
+    assert "logged out" in outcomes and len(outcomes) == TABS
+    assert raw_item(key) is None  # whatever order they landed in, the session stays gone
+    assert SessionStore(key).load() == {}
+
+
 def test_parallel_requests_through_the_middleware_lose_nothing(settings: Any) -> None:
     client = Client()
     client.get("/increment/")
