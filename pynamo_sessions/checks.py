@@ -125,7 +125,7 @@ def check_table(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -
         return []  # check_settings already says what is wrong
     snapshot = conf.current()
     local = []
-    if snapshot.endpoint_url and models.is_on_this_machine(snapshot.endpoint_url):
+    if snapshot.endpoint_url and conf.is_on_this_machine(snapshot.endpoint_url):
         local.append(_warning(
             f"DYNAMODB_LOCAL_ENDPOINT is {snapshot.endpoint_url!r}, an address on this machine: a "
             "deployed site would keep its sessions in a DynamoDB Local (in memory, unshared, gone "

@@ -97,19 +97,18 @@ def client_region(snapshot: conf.Snapshot) -> str | None:
     return botocore_session().get_config_variable("region") or LOCAL_REGION
 
 
-is_on_this_machine = conf.is_on_this_machine
-
-
 def client_credentials(snapshot: conf.Snapshot) -> tuple[str, str] | None:
     """Placeholder credentials when the endpoint is on this machine (DynamoDB Local, which
     accepts any) and the standard AWS chain has none; None otherwise, so botocore's chain
     decides. The chain is looked up without the instance-metadata and container providers,
     which would wait on the network."""
-    if not snapshot.endpoint_url or not is_on_this_machine(snapshot.endpoint_url):
+    if not snapshot.endpoint_url or not conf.is_on_this_machine(snapshot.endpoint_url):
         return None
     if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
         return None  # the chain's first provider has them: no need to build the chain
-    resolver = botocore_session().get_component("credential_provider")
+    # A session of its own: taking the network providers out of the shared one's chain would
+    # take them from the request path's client too.
+    resolver = botocore.session.get_session().get_component("credential_provider")
     for remote in ("iam-role", "container-role"):
         resolver.remove(remote)
     if resolver.load_credentials() is not None:
@@ -169,12 +168,11 @@ def build(snapshot: conf.Snapshot, *, admin: bool = False) -> type[SessionItem]:
 
 def _share_session(model: type[SessionItem], credentials: tuple[str, str] | None) -> None:
     """Have PynamoDB build this thread's client from the process's botocore session instead of a
-    new one. PynamoDB keeps a session per thread (``_local``) and makes one on first use; set
-    here, it is used as it would have made it, credentials included."""
-    session = botocore_session()
-    if credentials is not None:
-        session.set_credentials(*credentials)
-    model._get_connection().connection._local.session = session
+    new one (PynamoDB keeps a session per thread, ``_local``, and makes one on first use). With
+    placeholder credentials (DynamoDB Local) PynamoDB makes its own and sets them on it: the
+    shared session is never given credentials that another binding would then inherit."""
+    if credentials is None:
+        model._get_connection().connection._local.session = botocore_session()
 
 
 def _set_retry_mode(model: type[SessionItem], mode: str) -> None:

@@ -115,9 +115,9 @@ def test_a_local_endpoint_at_deploy_is_w103() -> None:
     ("https://dynamodb.eu-west-1.amazonaws.com", False), ("http://dynamodb-local:8000", False),
 ])
 def test_what_counts_as_this_machine(url: str, local: bool) -> None:
-    from pynamo_sessions import models
+    from pynamo_sessions import conf
 
-    assert models.is_on_this_machine(url) is local
+    assert conf.is_on_this_machine(url) is local
 
 
 def test_deploy_check_passes_on_a_good_table() -> None:
