@@ -31,7 +31,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 CLOSED = "closed"
 OPEN = "open"
@@ -41,8 +41,7 @@ HALF_OPEN = "half-open"
 DEFAULT_RETRY_AFTER = 1
 
 
-@dataclass(frozen=True)
-class Transition:
+class Transition(NamedTuple):
     """A change of state, for the caller to log once."""
 
     state: str  # the new state

@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, NamedTuple, TypeVar, overload
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -298,9 +297,9 @@ class Conf:
 conf = Conf()
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """The validated values of every setting at one moment, shared by every store."""
+class Snapshot(NamedTuple):
+    """The validated values of every setting at one moment, shared by every store. (A named
+    tuple: as cheap to read as a frozen dataclass, and far cheaper to create at a cold start.)"""
 
     endpoint_url: str | None
     region: str | None

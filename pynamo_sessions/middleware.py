@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
@@ -37,8 +36,7 @@ MAX_USER_AGENT = 256
 GetResponse = Callable[[HttpRequest], Any]
 
 
-@dataclass(frozen=True)
-class _Decision:
+class _Decision(NamedTuple):
     """What the response phase does with the session: Django's rules, decided without I/O."""
 
     delete_cookie: bool = False

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from pynamo_sessions import calls, conf, models, usage
 from pynamo_sessions.exceptions import is_condition_failure
@@ -40,17 +39,23 @@ _PAUSE_START = 0.002
 _PAUSE_CAP = 0.02
 
 
-@dataclass(frozen=True, slots=True)
-class Get:
+# The operations are named tuples rather than dataclasses: every cold start creates these
+# classes, and a dataclass costs about five times as much to create (on AWS Lambda that is paid
+# by a user waiting; see bench/coldstart). Fields never change and no two kinds are compared.
+
+
+class Get(NamedTuple):
     """GetItem: answers the item, or None when there is none."""
 
     item_key: str
     conflict: str | None = None
-    operation = "GetItem"
+
+    @property
+    def operation(self) -> str:
+        return "GetItem"
 
 
-@dataclass(frozen=True, slots=True)
-class Put:
+class Put(NamedTuple):
     """PutItem on a condition: answers ``OK`` or ``CONDITION_FAILED_OUTCOME``.
 
     The item's version attribute adds its own condition (the version it was read at, or none
@@ -60,7 +65,10 @@ class Put:
     item: models.SessionItem
     must_create: bool
     conflict: str | None = None
-    operation = "PutItem"
+
+    @property
+    def operation(self) -> str:
+        return "PutItem"
 
     def condition(self) -> Any:
         """Our half of the write's condition; PynamoDB ANDs the version's to it when
@@ -80,17 +88,21 @@ class Put:
         return not self.must_create
 
 
-@dataclass(frozen=True, slots=True)
-class Delete:
+class Delete(NamedTuple):
     """DeleteItem: answers None."""
 
     item_key: str
-    conflict = None
-    operation = "DeleteItem"
+
+    @property
+    def operation(self) -> str:
+        return "DeleteItem"
+
+    @property
+    def conflict(self) -> None:
+        return None  # a deletion always wins: it never conflicts
 
 
-@dataclass(frozen=True, slots=True)
-class Pause:
+class Pause(NamedTuple):
     """Wait ``seconds`` (``time.sleep`` or ``asyncio.sleep``) before the next round."""
 
     seconds: float
@@ -107,16 +119,12 @@ _CACHE_FAILURES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class CacheOp:
-    """A call of Django's cache API: ``method`` (``"a" + method``, its async twin) with ``args``."""
+class CacheOp(NamedTuple):
+    """A call of Django's cache API: ``method`` (``"a" + method``, its async twin) with ``args``.
+    Made with ``cache()``, which refuses a method the stores do not make."""
 
     method: str
     args: tuple[Any, ...]
-
-    def __post_init__(self) -> None:
-        if self.method not in _CACHE_FAILURES:
-            raise ValueError(f"Not a cache call the stores make: {self.method!r}.")
 
     @property
     def failure(self) -> str:
@@ -126,6 +134,8 @@ class CacheOp:
 
 def cache(method: str, *args: Any) -> CacheOp:
     """``yield ops.cache("set", key, value, timeout)``."""
+    if method not in _CACHE_FAILURES:
+        raise ValueError(f"Not a cache call the stores make: {method!r}.")
     return CacheOp(method, args)
 
 
@@ -232,6 +242,6 @@ def merge(
 
 
 def pause_before(round_number: int) -> float:
-    """The jittered pause before merge round ``round_number`` (2, 3, ...): up to 10 ms, doubling
-    to at most 160 ms, drawn at random so that writers that collided do not collide again."""
+    """The jittered pause before merge round ``round_number`` (2, 3, ...): up to 2 ms, doubling
+    to at most 20 ms, drawn at random so that writers that collided do not collide again."""
     return random.uniform(0, min(_PAUSE_CAP, _PAUSE_START * 2 ** (round_number - 2)))

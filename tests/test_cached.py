@@ -13,7 +13,7 @@ from django.core.cache import caches
 from django.test import Client
 from pynamodb.signals import post_dynamodb_send
 
-from pynamo_sessions import SessionStorageError, faultproxy
+from pynamo_sessions import SessionStorageError, faultproxy, ops
 from pynamo_sessions.backends.cached_dynamodb import DELETED, KEY_PREFIX, SessionStore
 from pynamo_sessions.faultproxy import FaultProxy
 from tests.helpers import count_calls
@@ -205,6 +205,13 @@ def test_a_failing_cache_is_logged_like_djangos_cached_db_and_never_fails_the_re
     assert f"Error saving to cache ({broken})" in {r.getMessage() for r in ours}
     assert f"Error reading from cache ({broken})" in {r.getMessage() for r in ours}
     assert all(r.exc_info and r.exc_info[0] is ConnectionError for r in ours)
+
+
+def test_a_cache_call_the_stores_do_not_make_is_refused_with_its_name() -> None:
+    # The failure log line is looked up by method: a new call must be worded first.
+    assert ops.cache("set", "k", "v", 5).failure == "Error saving to cache"
+    with pytest.raises(ValueError, match="'incr'"):
+        ops.cache("incr", "k")
 
 
 def test_cache_entry_of_an_expired_session_is_ignored(settings: Any) -> None:

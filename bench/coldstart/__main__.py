@@ -2,10 +2,12 @@
 answers a read, a read-modify-write and a read on one stored session (API Gateway v2 events).
 
     make bench BENCH_ARGS=coldstart
-    make bench BENCH_ARGS="coldstart --rounds 20"
+    make bench BENCH_ARGS="coldstart --rounds 80"
 
 Each round runs one sample of every variant in turn (our engine, the floor, Django's
-signed_cookies; under apig-wsgi and under Mangum), so drift on the machine hits all alike. It
+signed_cookies; under apig-wsgi and under Mangum), every other round in reverse order, so drift
+on the machine hits all alike; the samples run on CPUs apart from DynamoDB Local's and import
+bytecode compiled beforehand, as a deployed function does (see ``compile_sources``). It
 prints paired medians of ours / floor (process CPU, and wall) for init + first request and for the
 two requests after it, the medians themselves, and where the time goes: botocore clients built,
 botocore data files parsed (and how often), modules imported, aiobotocore/aiohttp modules,
@@ -15,6 +17,8 @@ DynamoDB calls during init and threads of ours left running after it.
 from __future__ import annotations
 
 import argparse
+import compileall
+import functools
 import json
 import os
 import statistics
@@ -30,22 +34,55 @@ ENGINES = ("ours", "floor", "signed_cookies")
 KINDS = ("wsgi", "asgi")
 # Per kind, what runs: under ASGI also ours with native async forced (the default on Lambda is
 # the sync client in a thread: see DYNAMODB_SESSIONS_ASYNC_TRANSPORT).
-VARIANTS = {"wsgi": ("ours", "ours_deferred", "floor", "signed_cookies"),
-            "asgi": ("ours", "ours_native", "floor", "signed_cookies")}
+# Ours next to the floor, so that each pair of samples meets the same machine: its speed drifts
+# by a tenth and more within seconds.
+VARIANTS = {"wsgi": ("ours", "floor", "ours_deferred", "signed_cookies"),
+            "asgi": ("ours", "floor", "ours_native", "signed_cookies")}
 # What Lambda's runtime sets, so that the samples run as in an execution environment.
 LAMBDA_ENV = {"AWS_LAMBDA_FUNCTION_NAME": "coldstart", "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11"}
 
 
-def run(kind: str, engine: str, endpoint: str, *args: str) -> dict[str, Any]:
+def split_cpus() -> tuple[set[int], set[int]] | None:
+    """CPUs for DynamoDB Local, and CPUs apart from them for the samples; None with fewer than two.
+
+    On Lambda DynamoDB never runs on the function's CPU. Sharing one here would have the JVM
+    answer each request on the sample's core, between its send and its receive, and take the
+    sample's caches with it: noise, and a cost no function pays.
+    """
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    return set(cpus[: len(cpus) // 2]), set(cpus[len(cpus) // 2:])
+
+
+def run(kind: str, engine: str, endpoint: str, cookie: str, cpus: set[int] | None) -> dict[str, Any]:
     env = {**os.environ, **LAMBDA_ENV, "COLD_ENGINE": engine, "COLD_ENDPOINT": endpoint, "PYTHONPATH": str(ROOT),
            "DJANGO_SETTINGS_MODULE": "bench.coldstart.settings"}
     if engine == "ours_deferred":
         env["COLD_DEFER_CLIENT"] = "1"
-    out = subprocess.run([sys.executable, "-m", "bench.coldstart.sample", kind, *args], cwd=ROOT, env=env,
-                         capture_output=True, text=True, check=False)
+    pin = None if cpus is None else functools.partial(os.sched_setaffinity, 0, cpus)
+    out = subprocess.run([sys.executable, "-m", "bench.coldstart.sample", kind, cookie], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=False, preexec_fn=pin)
     if out.returncode != 0:
         raise RuntimeError(f"{kind}/{engine} sample failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def compile_sources() -> None:
+    """Compile this checkout's modules that the samples import, as installing a package does.
+
+    ``pip install`` (a wheel, or ``pip install -t`` for a Lambda zip) writes every module's
+    bytecode, and Lambda's code directory is read-only, so a deployed function never compiles
+    at a cold start. A checkout run with PYTHONDONTWRITEBYTECODE set (this machine's default)
+    would compile this package and the floor's one module in every sample: about 7 % of our
+    cold start, which no user pays. The sample reports how many modules it compiled (0 here).
+    """
+    for folder in ("pynamo_sessions", "bench"):
+        compileall.compile_dir(ROOT / folder, quiet=1)
+    for name in ("__init__.py", "lambda_events.py"):
+        compileall.compile_file(ROOT / "tests" / name, quiet=1)
 
 
 def stored_session(engine: str, endpoint: str) -> str:
@@ -81,6 +118,7 @@ def summary(samples: dict[tuple[str, str], list[dict[str, Any]]]) -> dict[str, A
             row[f"{engine}: data files parsed"] = sum(last["files_parsed"].values())
             row[f"{engine}: any file parsed twice"] = [f for f, n in last["files_parsed"].items() if n > 1]
             row[f"{engine}: modules imported"] = last["modules"]
+            row[f"{engine}: modules compiled from source"] = len(last["compiled"])
             row[f"{engine}: aiobotocore/aiohttp modules"] = last["async_modules"]
             row[f"{engine}: DynamoDB calls in init"] = last["dynamodb_calls_in_init"]
             row[f"{engine}: threads left after init"] = last["threads_left_after_init"]
@@ -110,11 +148,18 @@ def print_summary(found: dict[str, Any], rounds: int) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench coldstart", description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--rounds", type=int, default=40)
     args = parser.parse_args(argv)
 
     from pynamo_sessions.testing import local_endpoint
 
+    compile_sources()
+    split = split_cpus()
+    sample_cpus = None
+    if split is not None:
+        server_cpus, sample_cpus = split
+        os.sched_setaffinity(0, server_cpus)  # DynamoDB Local, started below, inherits it
+        print(f"  DynamoDB Local on CPUs {sorted(server_cpus)}, samples on {sorted(sample_cpus)}", file=sys.stderr)
     with local_endpoint() as endpoint:
         env = {**os.environ, "COLD_ENGINE": "ours", "COLD_ENDPOINT": endpoint, "PYTHONPATH": str(ROOT),
                "DJANGO_SETTINGS_MODULE": "bench.coldstart.settings"}
@@ -126,8 +171,10 @@ def main(argv: list[str]) -> int:
         for number in range(args.rounds):
             print(f"  round {number + 1} of {args.rounds}", file=sys.stderr, flush=True)
             for kind in KINDS:
-                for engine in VARIANTS[kind]:
-                    samples[(kind, engine)].append(run(kind, engine, endpoint, cookies[engine]))
+                # Every other round in reverse, so that no variant always follows the same one.
+                order = VARIANTS[kind] if number % 2 == 0 else VARIANTS[kind][::-1]
+                for engine in order:
+                    samples[(kind, engine)].append(run(kind, engine, endpoint, cookies[engine], sample_cpus))
     found = summary(samples)
     print_summary(found, args.rounds)
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -59,6 +59,16 @@ class Botocore:
         botocore.endpoint.Endpoint.make_request = counting_request
 
 
+def compiled_from_source(names: set[str]) -> list[str]:
+    """The modules among ``names`` that had no bytecode file, so this process compiled them."""
+    found = []
+    for name in sorted(names):
+        cached = getattr(sys.modules.get(name), "__cached__", None)
+        if cached and not os.path.exists(cached):
+            found.append(name)
+    return found
+
+
 def main() -> None:
     kind, cookie = sys.argv[1], sys.argv[2]
     modules_before = set(sys.modules)
@@ -94,6 +104,7 @@ def main() -> None:
         "dynamodb_calls_in_init": init_calls, "clients_in_init": init_clients, "clients": counted.clients,
         "files_parsed": dict(counted.parsed),
         "modules": len(set(sys.modules) - modules_before),
+        "compiled": compiled_from_source(set(sys.modules) - modules_before),
         "async_modules": len([m for m in sys.modules if m.split(".")[0] in ("aiobotocore", "aiohttp")]),
         "threads_left_after_init": left_running,
     }))

@@ -17,9 +17,8 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends.base import (
@@ -40,8 +39,7 @@ BATCH_SIZE = 25  # keys per BatchWriteItem, DynamoDB's limit
 PARALLEL_BATCHES = 4
 
 
-@dataclass(frozen=True)
-class Stored:
+class Stored(NamedTuple):
     """What DynamoDB holds for one session, as this store last read or wrote it."""
 
     session_key: str
