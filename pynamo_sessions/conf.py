@@ -299,7 +299,7 @@ conf = Conf()
 
 class Snapshot(NamedTuple):
     """The validated values of every setting at one moment, shared by every store. (A named
-    tuple: as cheap to read as a frozen dataclass, and far cheaper to create at a cold start.)"""
+    tuple, read like a frozen dataclass, whose class costs a cold start far less to define.)"""
 
     endpoint_url: str | None
     region: str | None

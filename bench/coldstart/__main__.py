@@ -3,9 +3,10 @@ answers a read, a read-modify-write and a read on one stored session (API Gatewa
 
     make bench BENCH_ARGS=coldstart
     make bench BENCH_ARGS="coldstart --rounds 80"
+    make bench BENCH_ARGS="coldstart --instructions"   # also in valgrind's instruction counts
 
-Each round runs one sample of every variant in turn (our engine, the floor, Django's
-signed_cookies; under apig-wsgi and under Mangum), every other round in reverse order, so drift
+Each round runs one sample of every variant in turn (our engine, the floor, the PynamoDB floor,
+Django's signed_cookies; under apig-wsgi and under Mangum), every other round in reverse order, so drift
 on the machine hits all alike; the samples run on CPUs apart from DynamoDB Local's and import
 bytecode compiled beforehand, as a deployed function does (see ``compile_sources``). It
 prints paired medians of ours / floor (process CPU, and wall) for init + first request and for the
@@ -18,9 +19,12 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import concurrent.futures
 import functools
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,14 +34,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
-ENGINES = ("ours", "floor", "signed_cookies")
+ENGINES = ("ours", "floor", "pynamodb_floor", "signed_cookies")
 KINDS = ("wsgi", "asgi")
 # Per kind, what runs: under ASGI also ours with native async forced (the default on Lambda is
 # the sync client in a thread: see DYNAMODB_SESSIONS_ASYNC_TRANSPORT).
 # Ours next to the floor, so that each pair of samples meets the same machine: its speed drifts
 # by a tenth and more within seconds.
-VARIANTS = {"wsgi": ("ours", "floor", "ours_deferred", "signed_cookies"),
-            "asgi": ("ours", "floor", "ours_native", "signed_cookies")}
+# The PynamoDB floor shows which part of the gap is PynamoDB's.
+VARIANTS = {"wsgi": ("ours", "floor", "pynamodb_floor", "ours_deferred", "signed_cookies"),
+            "asgi": ("ours", "floor", "pynamodb_floor", "ours_native", "signed_cookies")}
 # What Lambda's runtime sets, so that the samples run as in an execution environment.
 LAMBDA_ENV = {"AWS_LAMBDA_FUNCTION_NAME": "coldstart", "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11"}
 
@@ -68,6 +73,44 @@ def run(kind: str, engine: str, endpoint: str, cookie: str, cpus: set[int] | Non
     if out.returncode != 0:
         raise RuntimeError(f"{kind}/{engine} sample failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def instructions(kind: str, engine: str, endpoint: str, cookie: str, requests: int) -> int:
+    """CPU instructions of one whole sample answering ``requests`` requests, counted by valgrind
+    (callgrind): slow, but the same on every run, where this machine's CPU time drifts."""
+    env = {**os.environ, **LAMBDA_ENV, "COLD_ENGINE": engine, "COLD_ENDPOINT": endpoint, "PYTHONPATH": str(ROOT),
+           "DJANGO_SETTINGS_MODULE": "bench.coldstart.settings", "COLD_REQUESTS": str(requests),
+           "PYTHONHASHSEED": "0"}
+    out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+                          "-m", "bench.coldstart.sample", kind, cookie],
+                         cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    found = re.search(r"Collected : (\d+)", out.stderr)
+    if out.returncode != 0 or found is None:
+        raise RuntimeError(f"{kind}/{engine} under valgrind failed:\n{out.stderr[-3000:]}")
+    return int(found.group(1))
+
+
+def print_instructions(endpoint: str, cookies: dict[str, str]) -> dict[str, Any]:
+    """Ours against the floor in instructions: init + first request, and the next two requests
+    (a sample answering three less one answering one)."""
+    engines = ("ours", "pynamodb_floor", "floor")
+    jobs = [(kind, engine, requests) for kind in KINDS for engine in engines for requests in (1, 3)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        counts = dict(zip(jobs, pool.map(lambda job: instructions(job[0], job[1], endpoint, cookies[job[1]], job[2]),
+                                         jobs), strict=True))
+    found: dict[str, Any] = {}
+    print(f"\n{'instructions, millions':<28}{'ours/floor':>11}{'PynamoDB floor/floor':>22}"
+          f"{'ours':>9}{'PynamoDB floor':>16}{'floor':>9}")
+    for kind in KINDS:
+        first = {engine: counts[(kind, engine, 1)] for engine in engines}
+        next_two = {engine: counts[(kind, engine, 3)] - first[engine] for engine in engines}
+        for label, measured in (("init + 1st request", first), ("next two requests", next_two)):
+            ours, pynamodb, floor = (measured[engine] for engine in engines)
+            found[f"{kind} {label} ours/floor"] = ours / floor
+            found[f"{kind} {label} pynamodb_floor/floor"] = pynamodb / floor
+            print(f"{kind.upper() + ', ' + label:<28}{ours / floor:>10.3f}x{pynamodb / floor:>21.3f}x"
+                  f"{ours / 1e6:>9.1f}{pynamodb / 1e6:>16.1f}{floor / 1e6:>9.1f}")
+    return found
 
 
 def compile_sources() -> None:
@@ -109,10 +152,10 @@ def summary(samples: dict[tuple[str, str], list[dict[str, Any]]]) -> dict[str, A
                 name = f"{phase}_{measure}"
                 for engine in VARIANTS[kind]:
                     row[f"{name} {engine} ms"] = statistics.median(s[name] for s in samples[(kind, engine)]) * 1000
-                    if engine.startswith("ours"):  # paired: each round's sample against the floor's
+                    if engine not in ("floor", "signed_cookies"):  # paired: each sample against its round's floor
                         row[f"{name} {engine}/floor"] = statistics.median(
                             o[name] / f[name] for o, f in zip(samples[(kind, engine)], floor, strict=True))
-        for engine in [e for e in VARIANTS[kind] if e not in ("signed_cookies", "ours_deferred")]:
+        for engine in [e for e in VARIANTS[kind] if e not in ("signed_cookies", "ours_deferred", "pynamodb_floor")]:
             last = samples[(kind, engine)][-1]
             row[f"{engine}: clients built (in init)"] = f"{len(last['clients'])} ({len(last['clients_in_init'])})"
             row[f"{engine}: data files parsed"] = sum(last["files_parsed"].values())
@@ -134,13 +177,14 @@ def print_summary(found: dict[str, Any], rounds: int) -> None:
         for phase, label in (("first", "init + 1st request"), ("next_two", "next two requests")):
             for measure in ("cpu", "wall"):
                 name = f"{phase}_{measure}"
-                native = "".join(
+                others = "".join(
                     f"   ({label_of}: {row[f'{name} {other}/floor']:.2f}x, {row[f'{name} {other} ms']:.0f} ms)"
-                    for other, label_of in (("ours_native", "native async"), ("ours_deferred", "client at 1st request"))
+                    for other, label_of in (("pynamodb_floor", "PynamoDB floor"), ("ours_native", "native async"),
+                                            ("ours_deferred", "client at 1st request"))
                     if f"{name} {other} ms" in row)
                 print(f"{label + ', ' + measure:<24}{row[f'{name} ours/floor']:>10.2f}x"
                       f"{row[f'{name} ours ms']:>10.0f}{row[f'{name} floor ms']:>10.0f}"
-                      f"{row[f'{name} signed_cookies ms']:>19.0f}{native}")
+                      f"{row[f'{name} signed_cookies ms']:>19.0f}{others}")
         for key, value in row.items():
             if ":" in key:
                 print(f"  {key}: {value}")
@@ -149,7 +193,11 @@ def print_summary(found: dict[str, Any], rounds: int) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench coldstart", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count CPU instructions under valgrind, which do not drift (about 3 minutes more)")
     args = parser.parse_args(argv)
+    if args.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind on the PATH (Debian: apt-get install valgrind)")
 
     from pynamo_sessions.testing import local_endpoint
 
@@ -175,8 +223,10 @@ def main(argv: list[str]) -> int:
                 order = VARIANTS[kind] if number % 2 == 0 else VARIANTS[kind][::-1]
                 for engine in order:
                     samples[(kind, engine)].append(run(kind, engine, endpoint, cookies[engine], sample_cpus))
-    found = summary(samples)
-    print_summary(found, args.rounds)
+        found = summary(samples)
+        print_summary(found, args.rounds)
+        if args.instructions:
+            found["instructions"] = print_instructions(endpoint, cookies)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "coldstart.json"
     path.write_text(json.dumps({"date": datetime.now(UTC).isoformat(timespec="seconds"), "summary": found,

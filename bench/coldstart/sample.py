@@ -91,12 +91,18 @@ def main() -> None:
     from tests.lambda_events import Context, event
 
     prefix = "" if kind == "wsgi" else "a"
+    paths = (f"/{prefix}read/", f"/{prefix}rmw/", f"/{prefix}read/")
+    # Under valgrind (--instructions) the process is counted whole, and its phases by running it
+    # with fewer requests: COLD_REQUESTS=1, then 3.
+    answered = int(os.environ.get("COLD_REQUESTS", len(paths)))
     phases: list[tuple[float, float]] = []
-    for path in (f"/{prefix}read/", f"/{prefix}rmw/", f"/{prefix}read/"):
+    for path in paths[:answered]:
         wall = time.perf_counter()
         response = handler(event("apigw-v2", path, cookie=cookie), Context())
         assert response["statusCode"] == 200, response
         phases.append((cpu(), time.perf_counter() - wall))
+    if answered < len(paths):
+        return
     print(json.dumps({
         "init_cpu": init_cpu, "init_wall": init_wall,
         "first_cpu": phases[0][0], "first_wall": init_wall + phases[0][1],

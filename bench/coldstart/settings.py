@@ -1,5 +1,6 @@
 """The cold-start benchmark's site: the same views on our engine, on the floor (a minimal session
-engine on raw botocore) or on Django's signed_cookies, per COLD_ENGINE."""
+engine on raw botocore), on the PynamoDB floor (the same on a PynamoDB model) or on Django's
+signed_cookies, per COLD_ENGINE."""
 
 import os
 
@@ -19,7 +20,10 @@ if ENGINE.startswith("ours"):
 else:
     INSTALLED_APPS = []
     MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware"]
-    SESSION_ENGINE = "bench.coldstart.floor" if ENGINE == "floor" else "django.contrib.sessions.backends.signed_cookies"
+    SESSION_ENGINE = {
+        "floor": "bench.coldstart.floor",
+        "pynamodb_floor": "bench.coldstart.pynamodb_floor",
+    }.get(ENGINE, "django.contrib.sessions.backends.signed_cookies")
 DYNAMODB_LOCAL_ENDPOINT = os.environ.get("COLD_ENDPOINT", "http://127.0.0.1:8000")
 DYNAMODB_REGION = "us-east-1"
 DYNAMODB_SESSIONS_TABLE = "coldstart-sessions"
