@@ -6,9 +6,9 @@ answers a read, a read-modify-write and a read on one stored session (API Gatewa
     make bench BENCH_ARGS="coldstart --instructions"   # also in valgrind's instruction counts
 
 Each round runs one sample of every variant in turn (our engine, the floor, the PynamoDB floor,
-Django's signed_cookies; under apig-wsgi and under Mangum), every other round in reverse order, so drift
-on the machine hits all alike; the samples run on CPUs apart from DynamoDB Local's and import
-bytecode compiled beforehand, as a deployed function does (see ``compile_sources``). It
+Django's signed_cookies; under apig-wsgi and under Mangum), every other round in reverse order,
+so drift on the machine hits all alike; the samples run on CPUs apart from DynamoDB Local's and
+import bytecode compiled beforehand, as a deployed function does (see ``compile_sources``). It
 prints paired medians of ours / floor (process CPU, and wall) for init + first request and for the
 two requests after it, the medians themselves, and where the time goes: botocore clients built,
 botocore data files parsed (and how often), modules imported, aiobotocore/aiohttp modules,
@@ -38,9 +38,8 @@ ENGINES = ("ours", "floor", "pynamodb_floor", "signed_cookies")
 KINDS = ("wsgi", "asgi")
 # Per kind, what runs: under ASGI also ours with native async forced (the default on Lambda is
 # the sync client in a thread: see DYNAMODB_SESSIONS_ASYNC_TRANSPORT).
-# Ours next to the floor, so that each pair of samples meets the same machine: its speed drifts
-# by a tenth and more within seconds.
-# The PynamoDB floor shows which part of the gap is PynamoDB's.
+# Ours next to the floor, so that each pair of samples meets the same machine (its speed drifts
+# by a tenth and more within seconds); the PynamoDB floor shows which part of the gap is PynamoDB's.
 VARIANTS = {"wsgi": ("ours", "floor", "pynamodb_floor", "ours_deferred", "signed_cookies"),
             "asgi": ("ours", "floor", "pynamodb_floor", "ours_native", "signed_cookies")}
 # What Lambda's runtime sets, so that the samples run as in an execution environment.
@@ -75,29 +74,31 @@ def run(kind: str, engine: str, endpoint: str, cookie: str, cpus: set[int] | Non
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def instructions(kind: str, engine: str, endpoint: str, cookie: str, requests: int) -> int:
+def instructions(kind: str, engine: str, endpoint: str, cookie: str, requests: int, cpus: set[int] | None) -> int:
     """CPU instructions of one whole sample answering ``requests`` requests, counted by valgrind
-    (callgrind): slow, but the same on every run, where this machine's CPU time drifts."""
+    (callgrind): slow, but the same on every run, where this machine's CPU time drifts. Any CPU
+    will do: sharing one changes no count."""
     env = {**os.environ, **LAMBDA_ENV, "COLD_ENGINE": engine, "COLD_ENDPOINT": endpoint, "PYTHONPATH": str(ROOT),
            "DJANGO_SETTINGS_MODULE": "bench.coldstart.settings", "COLD_REQUESTS": str(requests),
            "PYTHONHASHSEED": "0"}
     out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
                           "-m", "bench.coldstart.sample", kind, cookie],
-                         cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+                         cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+                         preexec_fn=None if cpus is None else functools.partial(os.sched_setaffinity, 0, cpus))
     found = re.search(r"Collected : (\d+)", out.stderr)
     if out.returncode != 0 or found is None:
         raise RuntimeError(f"{kind}/{engine} under valgrind failed:\n{out.stderr[-3000:]}")
     return int(found.group(1))
 
 
-def print_instructions(endpoint: str, cookies: dict[str, str]) -> dict[str, Any]:
-    """Ours against the floor in instructions: init + first request, and the next two requests
-    (a sample answering three less one answering one)."""
+def print_instructions(endpoint: str, cookies: dict[str, str], cpus: set[int] | None) -> dict[str, Any]:
+    """Ours and the PynamoDB floor against the floor in instructions: init + first request, and
+    the next two requests (a sample answering three less one answering one)."""
     engines = ("ours", "pynamodb_floor", "floor")
     jobs = [(kind, engine, requests) for kind in KINDS for engine in engines for requests in (1, 3)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        counts = dict(zip(jobs, pool.map(lambda job: instructions(job[0], job[1], endpoint, cookies[job[1]], job[2]),
-                                         jobs), strict=True))
+        counts = dict(zip(jobs, pool.map(
+            lambda job: instructions(job[0], job[1], endpoint, cookies[job[1]], job[2], cpus), jobs), strict=True))
     found: dict[str, Any] = {}
     print(f"\n{'instructions, millions':<28}{'ours/floor':>11}{'PynamoDB floor/floor':>22}"
           f"{'ours':>9}{'PynamoDB floor':>16}{'floor':>9}")
@@ -194,7 +195,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench coldstart", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--instructions", action="store_true",
-                        help="also count CPU instructions under valgrind, which do not drift (about 3 minutes more)")
+                        help="also count CPU instructions under valgrind, which do not drift (a few minutes more)")
     args = parser.parse_args(argv)
     if args.instructions and shutil.which("valgrind") is None:
         parser.error("--instructions needs valgrind on the PATH (Debian: apt-get install valgrind)")
@@ -202,6 +203,7 @@ def main(argv: list[str]) -> int:
     from pynamo_sessions.testing import local_endpoint
 
     compile_sources()
+    all_cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     split = split_cpus()
     sample_cpus = None
     if split is not None:
@@ -226,7 +228,7 @@ def main(argv: list[str]) -> int:
         found = summary(samples)
         print_summary(found, args.rounds)
         if args.instructions:
-            found["instructions"] = print_instructions(endpoint, cookies)
+            found["instructions"] = print_instructions(endpoint, cookies, all_cpus)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "coldstart.json"
     path.write_text(json.dumps({"date": datetime.now(UTC).isoformat(timespec="seconds"), "summary": found,
