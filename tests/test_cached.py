@@ -92,6 +92,15 @@ def deleted_mark(key: str) -> bool:
     return bool(caches["default"].get(KEY_PREFIX + key + ":deleted") == DELETED)
 
 
+def saved_session() -> str:
+    """The key of a session saved with {"a": 1}, through DynamoDB and into the cache."""
+    first = SessionStore()
+    first["a"] = 1
+    first.save()
+    assert first.session_key is not None
+    return first.session_key
+
+
 @contextmanager
 def revoked_right_after(operation: str, key: str) -> Iterator[list[str]]:
     """Revoke the session (another process: DeleteItem, then the cache) as soon as ``operation``
@@ -111,10 +120,7 @@ def revoked_right_after(operation: str, key: str) -> Iterator[list[str]]:
 
 
 def test_a_revocation_right_after_a_save_is_not_undone_by_its_cache_write(raw_item: Any) -> None:
-    first = SessionStore()
-    first["a"] = 1
-    first.save()
-    key = first.session_key
+    key = saved_session()
     request = SessionStore(key)
     request["a"] = 2  # read from the cache
     with revoked_right_after("PutItem", key) as done:
@@ -125,10 +131,7 @@ def test_a_revocation_right_after_a_save_is_not_undone_by_its_cache_write(raw_it
 
 
 def test_a_revocation_before_a_save_wins_and_marks_the_cache(raw_item: Any) -> None:
-    first = SessionStore()
-    first["a"] = 1
-    first.save()
-    key = first.session_key
+    key = saved_session()
     request = SessionStore(key)
     request["a"] = 2
     SessionStore().delete(key)
@@ -139,10 +142,7 @@ def test_a_revocation_before_a_save_wins_and_marks_the_cache(raw_item: Any) -> N
 
 
 def test_a_revocation_during_a_cache_miss_is_not_undone_by_the_read(raw_item: Any) -> None:
-    first = SessionStore()
-    first["a"] = 1
-    first.save()
-    key = first.session_key
+    key = saved_session()
     caches["default"].delete(KEY_PREFIX + key)
     with revoked_right_after("GetItem", key) as done:
         assert SessionStore(key).load() == {"a": 1}  # read just before the revocation
@@ -151,10 +151,7 @@ def test_a_revocation_during_a_cache_miss_is_not_undone_by_the_read(raw_item: An
 
 
 def test_a_read_never_replaces_what_a_parallel_save_cached() -> None:
-    first = SessionStore()
-    first["a"] = 1
-    first.save()
-    key = first.session_key
+    key = saved_session()
     writer = SessionStore(key)
     writer["a"] = 2
     caches["default"].delete(KEY_PREFIX + key)  # the reader misses
