@@ -6,6 +6,8 @@ below are for deploy scripts and for code that handles the backend's errors.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from pynamo_sessions.exceptions import (
     ProvisioningError,
     PynamoSessionsError,
@@ -16,7 +18,13 @@ from pynamo_sessions.exceptions import (
     SessionThrottled,
     SessionTooLarge,
 )
-from pynamo_sessions.provision import TableReport, create_table, delete_table
+
+if TYPE_CHECKING:
+    from pynamo_sessions.provision import TableReport, create_table, delete_table
+
+# Provisioning is a deploy script's job, never a request's: its names are imported on first use,
+# so that a web process (a cold start on AWS Lambda above all) does not pay for the module.
+_PROVISIONING = ("TableReport", "create_table", "delete_table")
 
 __version__ = "0.1.0"
 __all__ = [
@@ -32,3 +40,11 @@ __all__ = [
     "create_table",
     "delete_table",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PROVISIONING:
+        from pynamo_sessions import provision
+
+        return getattr(provision, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -184,18 +184,19 @@ async def send(client: Any, op: ops.DynamoDBOp) -> Any:
     model = models.bound_model()
     # PynamoDB's own request builder, as its get/save/delete use it: the same request on the wire.
     connection = model._get_connection()
+    capacity = ops.capacity_to_return(snapshot)
     attempt = calls.begin(op.operation, snapshot, op.conflict)
     try:
         if isinstance(op, ops.Get):
             response = await client.get_item(**connection.get_operation_kwargs(
-                op.item_key, consistent_read=snapshot.consistent_read, return_consumed_capacity="TOTAL"))
+                op.item_key, consistent_read=snapshot.consistent_read, return_consumed_capacity=capacity))
             raw = response.get("Item")
             return ops.got(attempt, None if raw is None else model.from_raw_data(raw), snapshot)
         if isinstance(op, ops.Put):
             # What save() sends, its version condition and next version included.
             args, kwargs = op.item._get_save_args(
                 condition=op.condition(), add_version_condition=op.add_version_condition)
-            kwargs.update(key="Item", return_consumed_capacity="TOTAL")
+            kwargs.update(key="Item", return_consumed_capacity=capacity)
             request = connection.get_operation_kwargs(*args, **kwargs)
             try:
                 response = await client.put_item(**request)
@@ -204,6 +205,6 @@ async def send(client: Any, op: ops.DynamoDBOp) -> Any:
             op.item.update_local_version_attribute()  # type: ignore[no-untyped-call] # as save() does
             return ops.written(attempt, response)
         return ops.written(attempt, await client.delete_item(**connection.get_operation_kwargs(
-            op.item_key, return_consumed_capacity="TOTAL")))
+            op.item_key, return_consumed_capacity=capacity)))
     except (BotoCoreError, ClientError) as exc:
         raise attempt.failed(exc) from exc

@@ -43,10 +43,10 @@ def _prepare() -> None:
     data files again). On AWS Lambda this is the init phase, the part that SnapStart and
     provisioned concurrency snapshot. A process that serves ASGI also imports aiobotocore now;
     one that serves WSGI never does. No DynamoDB call is made."""
-    from pynamo_sessions import aio, checks, lambda_runtime, models
+    from pynamo_sessions import aio, checks, lambda_runtime, transport
 
     try:
-        models.build_client()
+        transport.build_client()
         if checks.served_under_asgi():
             aio.prepare()
     except Exception as exc:  # noqa: BLE001 - checks and the first request report real problems

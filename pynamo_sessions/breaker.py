@@ -118,9 +118,13 @@ class Breaker:
                 return Transition(CLOSED, 0, 0, 0.0)
             if self._state == OPEN:
                 return None  # a slow call that started before it opened
-            self._run = self._run + 1 if failed else 0
-            calls, failures = self._count(now, failed)
-            if failed and (self._run >= self.threshold or (failures >= self.threshold and failures * 2 >= calls)):
+            self._add_call(now, failed)
+            if not failed:
+                self._run = 0
+                return None
+            self._run += 1
+            calls, failures = sum(b[1] for b in self._buckets), sum(b[2] for b in self._buckets)
+            if self._run >= self.threshold or (failures >= self.threshold and failures * 2 >= calls):
                 return self._open(now, failures, calls)
             return None
 
@@ -133,7 +137,8 @@ class Breaker:
             left = since + self.cooldown - self._clock()
         return max(DEFAULT_RETRY_AFTER, math.ceil(left))
 
-    def _count(self, now: float, failed: bool) -> tuple[int, int]:
+    def _add_call(self, now: float, failed: bool) -> None:
+        """Add the call to its second's bucket, after dropping the seconds past the window."""
         second = int(now)
         buckets = self._buckets
         while buckets and buckets[0][0] <= now - self.window:
@@ -142,7 +147,6 @@ class Breaker:
             buckets.append([second, 0, 0])
         buckets[-1][1] += 1
         buckets[-1][2] += int(failed)
-        return sum(b[1] for b in buckets), sum(b[2] for b in buckets)
 
     def _open(self, now: float, failures: int, calls: int) -> Transition:
         self._state, self._opened_at, self._trial_started = OPEN, now, None

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core import checks
 from pynamodb.exceptions import DoesNotExist
 
-from pynamo_sessions import aio, conf, models, provision
+from pynamo_sessions import aio, conf, models
 from pynamo_sessions.exceptions import PynamoSessionsError
 
 # Where the README answers each check: its hint ends by pointing there.
@@ -137,6 +137,8 @@ def check_table(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -
 
 
 def _check_table(snapshot: conf.Snapshot) -> list[checks.CheckMessage]:
+    from pynamo_sessions import provision  # ready() imports this module: keep start-up light
+
     table = snapshot.table_name
     try:
         description = provision.describe_table()

@@ -67,16 +67,18 @@ class SessionItem(Model):
     # The write conditions, built once per bound class rather than on every save.
     must_not_exist: ClassVar[Condition]
     must_exist: ClassVar[Condition]
+    # Each attribute's name as stored, in UTF-8 bytes, by its Python name (for size()).
+    name_sizes: ClassVar[dict[str, int]]
 
     def size(self) -> int:
         """The item's size as DynamoDB counts it against its 400 KB limit."""
-        total = 0
-        for name, attribute in self.get_attributes().items():
-            value = getattr(self, name)
-            if value is None and not isinstance(attribute, VersionAttribute):
-                continue  # (a version is always written: 1 when there was none)
-            total += len(attribute.attr_name.encode())
-            total += len(value.encode()) if isinstance(value, str) else _NUMBER_SIZE
+        values = self.attribute_values  # the values set, read without PynamoDB's descriptors
+        sizes = self.name_sizes
+        # A version is always written: 1 when the item has none yet.
+        total = 0 if values.get("version") is not None else sizes["version"] + _NUMBER_SIZE
+        for name, value in values.items():
+            if value is not None:
+                total += sizes[name] + (len(value.encode()) if isinstance(value, str) else _NUMBER_SIZE)
         return total
 
 
@@ -161,6 +163,7 @@ def build(snapshot: conf.Snapshot, *, admin: bool = False) -> type[SessionItem]:
     model = cast(type[SessionItem], type("BoundSessionItem", (SessionItem,), namespace))
     model.must_not_exist = model.key.does_not_exist()
     model.must_exist = model.key.exists()
+    model.name_sizes = {name: len(attribute.attr_name.encode()) for name, attribute in model.get_attributes().items()}
     _set_retry_mode(model, "standard" if admin else snapshot.retry_mode)
     _share_session(model, credentials)
     return model
@@ -248,18 +251,6 @@ def bound_model(*, admin: bool = False) -> type[SessionItem]:
             binding.fields = fields
         binding.snapshot = snapshot
         return binding.model
-
-
-def build_client() -> None:
-    """Create the request path's botocore client now, so that no request pays for it.
-
-    Called from the app's ``ready()``, on the main thread: on AWS Lambda that is the init phase,
-    which SnapStart and provisioned concurrency snapshot, and which a WSGI or ASGI server runs
-    before its first request. No request is sent (building a client is local work: loading
-    the service model, resolving credentials). PynamoDB creates its client lazily inside the
-    first call and offers no public way to do it earlier.
-    """
-    bound_model()._get_connection().connection.client  # noqa: B018 - the property builds the client
 
 
 def close_connections() -> None:

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from importlib import import_module
 from typing import Any
 
 import botocore.session
 import pytest
 
-from pynamo_sessions import provision
+from pynamo_sessions import aio, provision
 from pynamo_sessions.faultproxy import FaultProxy
+from tests.helpers import Via, count_calls
 
 
 @pytest.fixture(scope="session")
@@ -65,3 +66,21 @@ def SessionStore(request: pytest.FixtureRequest, settings: Any) -> type[Any]:
     """The SessionStore class of each engine in turn, with SESSION_ENGINE set to match."""
     settings.SESSION_ENGINE = request.param
     return import_module(request.param).SessionStore  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=["sync", pytest.param("native", marks=pytest.mark.needs_aiobotocore)])
+async def via(request: pytest.FixtureRequest) -> AsyncIterator[Via]:
+    """Call a store method through one transport: ``await via(store, "save")``."""
+    native = request.param == "native"
+
+    async def call(store: Any, name: str, *args: Any) -> Any:
+        if native:
+            await aio.connect()  # for the settings of this moment (a test may have changed them)
+            assert aio.client() is not None
+            with count_calls() as sync_calls:
+                result = await getattr(store, "a" + name)(*args)
+            assert sync_calls == {}, "the native path sent through the sync PynamoDB model"
+            return result
+        return getattr(store, name)(*args)
+
+    yield call

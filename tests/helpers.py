@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from pynamodb.signals import pre_dynamodb_send
+
+#: ``await via(store, "save")``: a store method called through one transport (the ``via`` fixture).
+Via = Callable[..., Awaitable[Any]]
 
 
 @contextmanager

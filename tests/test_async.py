@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -21,28 +20,8 @@ from pynamo_sessions import SessionStorageError, SessionStoreUnavailable, Sessio
 from pynamo_sessions.backends.dynamodb import SessionStore as PlainStore
 from pynamo_sessions.faultproxy import FaultProxy
 from pynamo_sessions.usage import dynamodb_call
-from tests.helpers import count_calls
+from tests.helpers import Via, count_calls
 from tests.test_hardening import HOSTILE_KEYS
-
-Via = Callable[..., Awaitable[Any]]
-
-
-@pytest.fixture(params=["sync", pytest.param("native", marks=pytest.mark.needs_aiobotocore)])
-async def via(request: pytest.FixtureRequest) -> AsyncIterator[Via]:
-    """Call a store method through one transport: ``await via(store, "save")``."""
-    native = request.param == "native"
-
-    async def call(store: Any, name: str, *args: Any) -> Any:
-        if native:
-            await aio.connect()  # for the settings of this moment (a test may have changed them)
-            assert aio.client() is not None
-            with count_calls() as sync_calls:
-                result = await getattr(store, "a" + name)(*args)
-            assert sync_calls == {}, "the native path sent through the sync PynamoDB model"
-            return result
-        return getattr(store, name)(*args)
-
-    yield call
 
 
 async def saved(store_class: type[Any], via: Via, **data: Any) -> Any:

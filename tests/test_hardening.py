@@ -13,7 +13,7 @@ import pytest
 from django.contrib.sessions.backends.base import UpdateError
 from django.test import Client, override_settings
 
-from pynamo_sessions import SessionStorageError, SessionThrottled, SessionTooLarge, faultproxy, models
+from pynamo_sessions import SessionStorageError, SessionThrottled, SessionTooLarge, faultproxy, models, transport
 from pynamo_sessions.backends.dynamodb import SessionStore
 from pynamo_sessions.faultproxy import FaultProxy
 from pynamo_sessions.keys import item_key
@@ -233,7 +233,7 @@ def clients_built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_threads_share_one_model_and_one_client(clients_built: list[str]) -> None:
-    models.build_client()
+    transport.build_client()
     clients_built.clear()
     errors: list[BaseException] = []
     keys: list[str] = []

@@ -4,8 +4,12 @@ Gateway v2, v1 and ALB events, with sessions in DynamoDB Local; and SnapStart's 
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +22,7 @@ from pynamo_sessions.faultproxy import FaultProxy
 from tests.lambda_events import KINDS, Context, event, header, set_cookies
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(params=["apig-wsgi", "mangum"])
@@ -125,3 +130,26 @@ def test_a_restored_snapshot_gets_new_connections_a_closed_breaker_and_fresh_ran
     assert calls.breaker().state == CLOSED
     assert random.random() != snapshotted  # merge pauses differ between restored copies
     assert SessionStore(store.session_key).load() == {"a": 1}  # and the store works at once
+
+
+# Init ----------------------------------------------------------------------------------------
+
+def test_a_wsgi_init_imports_only_what_requests_use_and_leaves_no_thread(dynamodb_local: str) -> None:
+    """Lambda's init, in a fresh interpreter: the benchmark's apig-wsgi handler module, on our
+    engine. Provisioning, sweeps, imports and the async stack are never a request's to pay."""
+    code = (
+        "import json, sys, threading; import bench.coldstart.wsgi_handler; "
+        "print(json.dumps({'modules': sorted(sys.modules), 'threads': [t.name for t in threading.enumerate()]}))"
+    )
+    env = {**os.environ, "COLD_ENGINE": "ours", "COLD_ENDPOINT": dynamodb_local,
+           "DJANGO_SETTINGS_MODULE": "bench.coldstart.settings", "PYTHONPATH": str(ROOT),
+           "AWS_LAMBDA_FUNCTION_NAME": "init-test", "AWS_ACCESS_KEY_ID": "pynamosessions",
+           "AWS_SECRET_ACCESS_KEY": "pynamosessions"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    modules = set(found["modules"])
+    assert "pynamo_sessions.backends.dynamodb" in modules  # the engine is ready for the first request
+    unused = {"pynamo_sessions.provision", "pynamo_sessions.cleanup", "pynamo_sessions.importing",
+              "pynamo_sessions.users", "aiobotocore", "aiohttp"}
+    assert modules & unused == set()
+    assert found["threads"] == ["MainThread"]

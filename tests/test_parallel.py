@@ -17,8 +17,7 @@ from pynamodb.signals import pre_dynamodb_send
 from pynamo_sessions import SessionConflict, ops
 from pynamo_sessions.backends.dynamodb import SessionStore as PlainStore
 from pynamo_sessions.usage import Call, dynamodb_call
-from tests.helpers import count_calls
-from tests.test_async import Via, via  # noqa: F401 - the fixture
+from tests.helpers import Via, count_calls
 
 # The rule ------------------------------------------------------------------------------------
 
@@ -201,7 +200,7 @@ def test_a_stale_version_in_the_cache_costs_a_round_not_an_update(settings: Any)
     assert PlainStore(store.session_key).load() == {"a": 0, "b": 1, "c": 1}
 
 
-async def test_the_async_path_merges_too(SessionStore: type[Any], via: Via) -> None:  # noqa: F811
+async def test_the_async_path_merges_too(SessionStore: type[Any], via: Via) -> None:
     first = SessionStore()
     first["a"] = 0
     await via(first, "save")

@@ -13,6 +13,7 @@ from pynamo_sessions import SessionStorageError, faultproxy
 from pynamo_sessions.backends.dynamodb import SessionStore
 from pynamo_sessions.faultproxy import FaultProxy
 from pynamo_sessions.usage import Call, dynamodb_call
+from tests.helpers import Via
 
 received: list[Call] = []
 
@@ -65,6 +66,28 @@ def test_condition_failures_and_errors_are_reported(calls: list[Call], proxy: Fa
         ("PutItem", "condition_failed", None), ("GetItem", "missing", "reread"), ("GetItem", "error", None),
     ]
     assert calls[-1].capacity_units is None
+
+
+async def test_dynamodb_reports_capacity_only_when_someone_reads_it(
+    proxy: FaultProxy, via: Via, settings: Any
+) -> None:
+    async def create_read_delete() -> None:
+        store = SessionStore()
+        store["a"] = 1
+        await via(store, "save")
+        await via(SessionStore(store.session_key), "load")
+        await via(SessionStore(), "delete", store.session_key)
+
+    await create_read_delete()  # nobody listens: the answers carry no capacity
+    assert proxy.operations[-3:] == ["PutItem", "GetItem", "DeleteItem"]
+    assert proxy.capacity == {}
+    settings.DYNAMODB_SESSIONS_METRICS_CALLBACK = remember
+    received.clear()
+    await create_read_delete()
+    assert set(proxy.capacity) == {"PutItem", "GetItem", "DeleteItem"}
+    assert [(c.operation, c.capacity_units) for c in received] == [
+        ("PutItem", 1.0), ("GetItem", 1.0), ("DeleteItem", 1.0),
+    ]
 
 
 def test_metrics_callback_by_dotted_path(settings: Any) -> None:
