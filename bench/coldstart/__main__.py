@@ -10,7 +10,8 @@ Django's signed_cookies; under apig-wsgi and under Mangum), every other round in
 so drift on the machine hits all alike; the samples run on CPUs apart from DynamoDB Local's and
 import bytecode compiled beforehand, as a deployed function does (see ``compile_sources``). It
 prints paired medians of ours / floor (process CPU, and wall) for init + first request and for the
-two requests after it, the medians themselves, and where the time goes: botocore clients built,
+two requests after it, with a 95 % interval for each (this machine's noise), the medians
+themselves, and where the time goes: botocore clients built,
 botocore data files parsed (and how often), modules imported, aiobotocore/aiohttp modules,
 DynamoDB calls during init and threads of ours left running after it.
 """
@@ -23,6 +24,7 @@ import concurrent.futures
 import functools
 import json
 import os
+import random
 import re
 import shutil
 import statistics
@@ -143,6 +145,14 @@ def stored_session(engine: str, endpoint: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
+def median_interval(values: list[float], resamples: int = 4000) -> tuple[float, float]:
+    """A 95 % interval for the median of ``values`` (percentile bootstrap, fixed seed): how far
+    this machine's noise leaves the figure uncertain."""
+    draw = random.Random(0)
+    medians = sorted(statistics.median(draw.choices(values, k=len(values))) for _ in range(resamples))
+    return medians[int(resamples * 0.025)], medians[int(resamples * 0.975) - 1]
+
+
 def summary(samples: dict[tuple[str, str], list[dict[str, Any]]]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for kind in KINDS:
@@ -154,8 +164,9 @@ def summary(samples: dict[tuple[str, str], list[dict[str, Any]]]) -> dict[str, A
                 for engine in VARIANTS[kind]:
                     row[f"{name} {engine} ms"] = statistics.median(s[name] for s in samples[(kind, engine)]) * 1000
                     if engine not in ("floor", "signed_cookies"):  # paired: each sample against its round's floor
-                        row[f"{name} {engine}/floor"] = statistics.median(
-                            o[name] / f[name] for o, f in zip(samples[(kind, engine)], floor, strict=True))
+                        ratios = [o[name] / f[name] for o, f in zip(samples[(kind, engine)], floor, strict=True)]
+                        row[f"{name} {engine}/floor"] = statistics.median(ratios)
+                        row[f"{name} {engine}/floor 95% CI"] = median_interval(ratios)
         for engine in [e for e in VARIANTS[kind] if e not in ("signed_cookies", "ours_deferred", "pynamodb_floor")]:
             last = samples[(kind, engine)][-1]
             row[f"{engine}: clients built (in init)"] = f"{len(last['clients'])} ({len(last['clients_in_init'])})"
@@ -174,7 +185,7 @@ def summary(samples: dict[tuple[str, str], list[dict[str, Any]]]) -> dict[str, A
 def print_summary(found: dict[str, Any], rounds: int) -> None:
     for kind, row in found.items():
         print(f"\n{kind.upper()} ({'apig-wsgi' if kind == 'wsgi' else 'Mangum'}), {rounds} rounds, medians")
-        print(f"{'':<24}{'ours/floor':>11}{'ours ms':>10}{'floor ms':>10}{'signed_cookies ms':>19}")
+        print(f"{'':<24}{'ours/floor':>11}{'95 % CI':>14}{'ours ms':>9}{'floor ms':>10}{'signed_cookies ms':>19}")
         for phase, label in (("first", "init + 1st request"), ("next_two", "next two requests")):
             for measure in ("cpu", "wall"):
                 name = f"{phase}_{measure}"
@@ -183,8 +194,9 @@ def print_summary(found: dict[str, Any], rounds: int) -> None:
                     for other, label_of in (("pynamodb_floor", "PynamoDB floor"), ("ours_native", "native async"),
                                             ("ours_deferred", "client at 1st request"))
                     if f"{name} {other} ms" in row)
-                print(f"{label + ', ' + measure:<24}{row[f'{name} ours/floor']:>10.2f}x"
-                      f"{row[f'{name} ours ms']:>10.0f}{row[f'{name} floor ms']:>10.0f}"
+                low, high = row[f"{name} ours/floor 95% CI"]
+                print(f"{label + ', ' + measure:<24}{row[f'{name} ours/floor']:>10.2f}x{f'{low:.2f}-{high:.2f}':>14}"
+                      f"{row[f'{name} ours ms']:>9.0f}{row[f'{name} floor ms']:>10.0f}"
                       f"{row[f'{name} signed_cookies ms']:>19.0f}{others}")
         for key, value in row.items():
             if ":" in key:
