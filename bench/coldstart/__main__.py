@@ -2,7 +2,7 @@
 answers a read, a read-modify-write and a read on one stored session (API Gateway v2 events).
 
     make bench BENCH_ARGS=coldstart
-    make bench BENCH_ARGS="coldstart --rounds 80"
+    make bench BENCH_ARGS="coldstart --rounds 100"
     make bench BENCH_ARGS="coldstart --instructions"   # also in valgrind's instruction counts
 
 Each round runs one sample of every variant in turn (our engine, the floor, the PynamoDB floor,
@@ -205,7 +205,7 @@ def print_summary(found: dict[str, Any], rounds: int) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench coldstart", description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--instructions", action="store_true",
                         help="also count CPU instructions under valgrind, which do not drift (a few minutes more)")
     args = parser.parse_args(argv)
