@@ -11,9 +11,9 @@ so drift on the machine hits all alike; the samples run on CPUs apart from Dynam
 import bytecode compiled beforehand, as a deployed function does (see ``compile_sources``). It
 prints paired medians of ours / floor (process CPU, and wall) for init + first request and for the
 two requests after it, with a 95 % interval for each (this machine's noise), the medians
-themselves, and where the time goes: botocore clients built,
-botocore data files parsed (and how often), modules imported, aiobotocore/aiohttp modules,
-DynamoDB calls during init and threads of ours left running after it.
+themselves, and where the time goes: botocore clients built, botocore data files parsed (and
+how often), modules imported, aiobotocore/aiohttp modules, DynamoDB calls during init and
+threads of ours left running after it.
 """
 
 from __future__ import annotations
