@@ -4,25 +4,23 @@ Gateway v2, v1 and ALB events, with sessions in DynamoDB Local; and SnapStart's 
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from bench.coldstart.__main__ import ROOT, site_env
 from pynamo_sessions import calls, create_table, faultproxy, models
 from pynamo_sessions.breaker import CLOSED, OPEN
 from pynamo_sessions.faultproxy import FaultProxy
 from tests.lambda_events import KINDS, Context, event, header, set_cookies
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(params=["apig-wsgi", "mangum"])
@@ -141,10 +139,7 @@ def test_a_wsgi_init_imports_only_what_requests_use_and_leaves_no_thread(dynamod
         "import json, sys, threading; import bench.coldstart.wsgi_handler; "
         "print(json.dumps({'modules': sorted(sys.modules), 'threads': [t.name for t in threading.enumerate()]}))"
     )
-    env = {**os.environ, "COLD_ENGINE": "ours", "COLD_ENDPOINT": dynamodb_local,
-           "DJANGO_SETTINGS_MODULE": "bench.coldstart.settings", "PYTHONPATH": str(ROOT),
-           "AWS_LAMBDA_FUNCTION_NAME": "init-test", "AWS_ACCESS_KEY_ID": "pynamosessions",
-           "AWS_SECRET_ACCESS_KEY": "pynamosessions"}
+    env = site_env("ours", dynamodb_local, AWS_ACCESS_KEY_ID="pynamosessions", AWS_SECRET_ACCESS_KEY="pynamosessions")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     found = json.loads(out.stdout.strip().splitlines()[-1])
     modules = set(found["modules"])

@@ -30,6 +30,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,14 +64,21 @@ def split_cpus() -> tuple[set[int], set[int]] | None:
     return set(cpus[: len(cpus) // 2]), set(cpus[len(cpus) // 2:])
 
 
+def site_env(engine: str, endpoint: str, **extra: str) -> dict[str, str]:
+    """The environment of a process of the benchmark's site on ``engine``, as on Lambda."""
+    return {**os.environ, **LAMBDA_ENV, "COLD_ENGINE": engine, "COLD_ENDPOINT": endpoint, "PYTHONPATH": str(ROOT),
+            "DJANGO_SETTINGS_MODULE": "bench.coldstart.settings", **extra}
+
+
+def pinned(cpus: set[int] | None) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that keeps the child on ``cpus`` (None: anywhere)."""
+    return None if cpus is None else functools.partial(os.sched_setaffinity, 0, cpus)
+
+
 def run(kind: str, engine: str, endpoint: str, cookie: str, cpus: set[int] | None) -> dict[str, Any]:
-    env = {**os.environ, **LAMBDA_ENV, "COLD_ENGINE": engine, "COLD_ENDPOINT": endpoint, "PYTHONPATH": str(ROOT),
-           "DJANGO_SETTINGS_MODULE": "bench.coldstart.settings"}
-    if engine == "ours_deferred":
-        env["COLD_DEFER_CLIENT"] = "1"
-    pin = None if cpus is None else functools.partial(os.sched_setaffinity, 0, cpus)
+    env = site_env(engine, endpoint, **({"COLD_DEFER_CLIENT": "1"} if engine == "ours_deferred" else {}))
     out = subprocess.run([sys.executable, "-m", "bench.coldstart.sample", kind, cookie], cwd=ROOT, env=env,
-                         capture_output=True, text=True, check=False, preexec_fn=pin)
+                         capture_output=True, text=True, check=False, preexec_fn=pinned(cpus))
     if out.returncode != 0:
         raise RuntimeError(f"{kind}/{engine} sample failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -80,13 +88,10 @@ def instructions(kind: str, engine: str, endpoint: str, cookie: str, requests: i
     """CPU instructions of one whole sample answering ``requests`` requests, counted by valgrind
     (callgrind): slow, but the same on every run, where this machine's CPU time drifts. Any CPU
     will do: sharing one changes no count."""
-    env = {**os.environ, **LAMBDA_ENV, "COLD_ENGINE": engine, "COLD_ENDPOINT": endpoint, "PYTHONPATH": str(ROOT),
-           "DJANGO_SETTINGS_MODULE": "bench.coldstart.settings", "COLD_REQUESTS": str(requests),
-           "PYTHONHASHSEED": "0"}
+    env = site_env(engine, endpoint, COLD_REQUESTS=str(requests), PYTHONHASHSEED="0")
     out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
                           "-m", "bench.coldstart.sample", kind, cookie],
-                         cwd=ROOT, env=env, capture_output=True, text=True, check=False,
-                         preexec_fn=None if cpus is None else functools.partial(os.sched_setaffinity, 0, cpus))
+                         cwd=ROOT, env=env, capture_output=True, text=True, check=False, preexec_fn=pinned(cpus))
     found = re.search(r"Collected : (\d+)", out.stderr)
     if out.returncode != 0 or found is None:
         raise RuntimeError(f"{kind}/{engine} under valgrind failed:\n{out.stderr[-3000:]}")
@@ -139,9 +144,8 @@ def stored_session(engine: str, endpoint: str) -> str:
         "r = handler(event('apigw-v2', '/rmw/'), Context()); "
         "print([c.strip().split(';')[0] for c in r['cookies'] if c.strip().startswith('sessionid=')][0])"
     )
-    env = {**os.environ, "COLD_ENGINE": engine, "COLD_ENDPOINT": endpoint, "PYTHONPATH": str(ROOT),
-           "DJANGO_SETTINGS_MODULE": "bench.coldstart.settings"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=site_env(engine, endpoint), capture_output=True,
+                         text=True, check=True)
     return out.stdout.strip().splitlines()[-1]
 
 
@@ -223,10 +227,8 @@ def main(argv: list[str]) -> int:
         os.sched_setaffinity(0, server_cpus)  # DynamoDB Local, started below, inherits it
         print(f"  DynamoDB Local on CPUs {sorted(server_cpus)}, samples on {sorted(sample_cpus)}", file=sys.stderr)
     with local_endpoint() as endpoint:
-        env = {**os.environ, "COLD_ENGINE": "ours", "COLD_ENDPOINT": endpoint, "PYTHONPATH": str(ROOT),
-               "DJANGO_SETTINGS_MODULE": "bench.coldstart.settings"}
-        subprocess.run([sys.executable, "-m", "django", "createsessiontable"], cwd=ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run([sys.executable, "-m", "django", "createsessiontable"], cwd=ROOT, env=site_env("ours", endpoint),
+                       check=True, stdout=subprocess.DEVNULL)
         cookies = {engine: stored_session(engine, endpoint) for engine in ENGINES}
         cookies["ours_native"] = cookies["ours_deferred"] = cookies["ours"]
         samples: dict[tuple[str, str], list[dict[str, Any]]] = {(k, e): [] for k in KINDS for e in VARIANTS[k]}
