@@ -9,8 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pynamo_sessions.exceptions import (
+    MalformedItem,
     ProvisioningError,
     PynamoSessionsError,
+    RevocationIncomplete,
+    SessionCacheFailure,
     SessionConflict,
     SessionStorageError,
     SessionStoreUnavailable,
@@ -28,8 +31,11 @@ _PROVISIONING = ("TableReport", "create_table", "delete_table")
 
 __version__ = "0.1.0"
 __all__ = [
+    "MalformedItem",
     "ProvisioningError",
     "PynamoSessionsError",
+    "RevocationIncomplete",
+    "SessionCacheFailure",
     "SessionConflict",
     "SessionStorageError",
     "SessionStoreUnavailable",

@@ -26,7 +26,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pynamo_sessions import calls, conf, models, ops
+from pynamo_sessions import calls, conf, models, ops, retries
 
 logger = logging.getLogger("pynamo_sessions")
 
@@ -114,6 +114,7 @@ class _LoopClient:
                 aws_access_key_id=credentials[0], aws_secret_access_key=credentials[1], config=_config(snapshot),
             )
             async with creator as client:
+                retries.spare_quota_on_hot_keys(client, 1 + snapshot.max_retry_attempts)
                 self.client = client
                 self.ready.set()
                 await self.stopping.wait()  # until the settings change or the loop shuts down
@@ -191,7 +192,7 @@ async def send(client: Any, op: ops.DynamoDBOp) -> Any:
             response = await client.get_item(**connection.get_operation_kwargs(
                 op.item_key, consistent_read=snapshot.consistent_read, return_consumed_capacity=capacity))
             raw = response.get("Item")
-            return ops.got(attempt, None if raw is None else model.from_raw_data(raw), snapshot)
+            return ops.got(attempt, None if raw is None else models.from_raw(model, raw), snapshot)
         if isinstance(op, ops.Put):
             # What save() sends, its version condition and next version included.
             args, kwargs = op.item._get_save_args(

@@ -26,7 +26,7 @@ T = TypeVar("T")
 Check = Callable[[Any], "str | None"]
 
 BILLING_MODES = ("PAY_PER_REQUEST", "PROVISIONED")
-RETRY_MODES = ("standard", "adaptive")
+RETRY_MODES = ("standard",)
 ON_UNAVAILABLE_CHOICES = ("raise", "anonymous")
 ASYNC_TRANSPORTS = ("auto", "native", "thread")
 #: The SESSION_ENGINE values that mean "sessions in DynamoDB".
@@ -85,6 +85,14 @@ def _one_of(choices: tuple[str, ...]) -> Check:
         return None if value in choices else f"must be one of {', '.join(map(repr, choices))}"
 
     return check
+
+
+def _retry_mode(value: Any) -> str | None:
+    if value == "adaptive":
+        return ("must be 'standard': botocore's 'adaptive' mode has one client-side rate limiter per "
+                "process, which slows every visitor's calls when one session's key is throttled; it is "
+                "no longer offered. Remove the setting")
+    return _one_of(RETRY_MODES)(value)
 
 
 def _positive_int(value: Any) -> str | None:
@@ -201,9 +209,8 @@ class Conf:
         "that gets no answer waits at most about (1 + retries) x (connect or read timeout).",
     )
     RETRY_MODE: Setting[str] = Setting(
-        "DYNAMODB_SESSIONS_RETRY_MODE", "standard", _one_of(RETRY_MODES),
-        "botocore's retry mode: 'standard', or 'adaptive', which also slows this process's "
-        "own calls down while DynamoDB throttles them.",
+        "DYNAMODB_SESSIONS_RETRY_MODE", "standard", _retry_mode,
+        "botocore's retry mode: 'standard' (the only one: see 'One hot key slows no one else').",
     )
     BREAKER_THRESHOLD: Setting[int] = Setting(
         "DYNAMODB_SESSIONS_BREAKER_THRESHOLD", 3, _non_negative_int,
@@ -333,8 +340,28 @@ class Snapshot(NamedTuple):
     metrics_callback: Any
 
 
+#: Attributes the item holds under fixed names (with DYNAMODB_SESSIONS_TRACK_USERS): no
+#: attribute-name setting may take one of them, whether or not users are tracked today.
+RESERVED_ATTRIBUTES = ("updated", "user_agent", "ip_address")
+
+
 def attribute_name_clash() -> str | None:
     """Why the attribute-name settings cannot share one item, or None when they can."""
+    named = {
+        "DYNAMODB_SESSIONS_ATTR_ID": conf.ATTR_ID,
+        "DYNAMODB_SESSIONS_ATTR_TTL": conf.ATTR_TTL,
+        "DYNAMODB_SESSIONS_ATTR_SESSION_DATA": conf.ATTR_SESSION_DATA,
+        "DYNAMODB_SESSIONS_ATTR_VERSION": conf.ATTR_VERSION,
+        "DYNAMODB_SESSIONS_ATTR_USER": conf.ATTR_USER,
+        "DYNAMODB_SESSIONS_ATTR_CREATED": conf.ATTR_CREATED,
+    }
+    reserved = [f"{name} = {value!r}" for name, value in named.items() if value in RESERVED_ATTRIBUTES]
+    if reserved:
+        return (
+            f"{', '.join(reserved)} takes a name the item always uses for an attribute of its own "
+            f"({', '.join(map(repr, RESERVED_ATTRIBUTES))}, written with DYNAMODB_SESSIONS_TRACK_USERS); "
+            "choose another."
+        )
     names = [conf.ATTR_ID, conf.ATTR_TTL, conf.ATTR_SESSION_DATA, conf.ATTR_VERSION]
     if conf.TRACK_USERS:
         names.append(conf.ATTR_USER)

@@ -108,6 +108,38 @@ class SessionConflict(SessionStorageError):
         self.rounds = rounds
 
 
+class SessionCacheFailure(SessionStorageError):
+    """The cached engine could not tell its cache that a session was deleted (a logout, a
+    revocation, a cycle_key). Until the cache agrees the deletion is not final (the cache would
+    serve the session again), so the session was not deleted in DynamoDB either, and the
+    request fails instead of reporting a sign-out that did not happen. Not an outage of
+    DynamoDB: it never counts towards the circuit breaker."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, operation="cache")
+
+
+class RevocationIncomplete(SessionStorageError):
+    """A revocation of several sessions (a user signed out everywhere) could not delete them all.
+
+    ``deleted`` are the item keys DynamoDB deleted (each also marked in the cache of the cached
+    engine), ``remaining`` the ones still signed in, ``cause`` the error that stopped it: run the
+    revocation again and it finds exactly the remaining ones.
+    """
+
+    def __init__(self, message: str, *, deleted: list[str], remaining: list[str],
+                 cause: BaseException | None, outage: bool = False) -> None:
+        super().__init__(message, operation="BatchWriteItem", outage=outage)
+        self.deleted = deleted
+        self.remaining = remaining
+        self.cause = cause
+
+
+class MalformedItem(SessionStorageError):
+    """A stored item holds a value this store cannot use (written by another program or a
+    migration): it reads as no session, and a save that cannot succeed on it says why."""
+
+
 class SessionTooLarge(PynamoSessionsError):
     """The session would make an item over DynamoDB's 400 KB limit; nothing was written."""
 
@@ -158,7 +190,11 @@ def throttling_reasons(cause: BaseException | None) -> list[str]:
     """The reasons DynamoDB gave for throttling (botocore parses them into the error response:
     ``ThrottlingReasons`` on ProvisionedThroughputExceededException, ``throttlingReasons`` on
     ThrottlingException); empty when it gave none, as older endpoints and DynamoDB Local do."""
-    response = _full_response(cause)
+    return reasons_in(_full_response(cause))
+
+
+def reasons_in(response: Any) -> list[str]:
+    """The throttling reasons in an error response as botocore parsed it."""
     listed = response.get("ThrottlingReasons") or response.get("throttlingReasons") or []
     return [r["reason"] for r in listed if isinstance(r, dict) and isinstance(r.get("reason"), str)]
 

@@ -32,6 +32,13 @@ SLOW = "slow"  # wait `delay` seconds before forwarding
 # ProvisionedThroughputExceededException with a *KeyRangeThroughputExceeded reason; every other
 # request passes.
 HOT_KEY = "hot_key"
+# BatchWriteItem carried out in part, as DynamoDB does when it throttles some of a batch: the first
+# `batch_keep` requests of each batch are forwarded, and the answer (200) lists the rest as
+# UnprocessedItems. Other operations pass.
+UNPROCESSED = "unprocessed"
+# The request is carried out by DynamoDB Local, then the connection is closed before the answer
+# reaches the client: botocore sees a lost connection and resends a request that already took effect.
+LOSE_ANSWER = "lose_answer"
 # A blackholed request is held at most this long, so no thread of ours outlives a test by much.
 BLACKHOLE_LIMIT = 60.0
 
@@ -76,6 +83,8 @@ class FaultProxy:
         self.throttling_reasons: list[str] = []
         # The item keys HOT_KEY throttles.
         self.hot_keys: set[str] = set()
+        # How many requests of each batch UNPROCESSED lets through (None: half, rounded up).
+        self.batch_keep: int | None = None
         self._lock = threading.Lock()
         self._cleared = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -120,6 +129,8 @@ class FaultProxy:
             self.operations.append(operation)
             fault = self.fault
             if self.only is not None and operation != self.only:
+                return PASS
+            if fault == UNPROCESSED and operation != "BatchWriteItem":
                 return PASS
             if fault == HOT_KEY:
                 key, values = named
@@ -185,6 +196,12 @@ class FaultProxy:
                     self.close_connection = True
                     # SO_LINGER 0: close() sends RST instead of FIN.
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                elif fault == UNPROCESSED:
+                    self._forward_in_part(body)
+                elif fault == LOSE_ANSWER:
+                    self._forward(body, answer=False)
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
                 elif fault == BLACKHOLE:
                     proxy._cleared.wait(BLACKHOLE_LIMIT)
                     self.close_connection = True
@@ -203,22 +220,52 @@ class FaultProxy:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _forward(self, body: bytes) -> None:
+            def _forward(self, body: bytes, *, answer: bool = True) -> None:
+                status, headers, data = self._upstream(body)
+                if not answer:
+                    return
+                self.send_response(status)
+                for name, value in headers:
+                    if name.lower() not in ("connection", "transfer-encoding", "content-length", "date", "server"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _upstream(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
                 upstream = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=30)
                 try:
-                    headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+                    # The signature covers the body, which DynamoDB Local does not verify: a
+                    # request cut down by _forward_in_part is accepted as it is.
+                    skipped = ("connection", "content-length")
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in skipped}
+                    headers["Content-Length"] = str(len(body))
                     upstream.request(self.command, self.path, body=body, headers=headers)
                     response = upstream.getresponse()
                     data = response.read()
                 finally:
                     upstream.close()
                 proxy._add_capacity(self.headers.get("X-Amz-Target", ""), data)
-                self.send_response(response.status)
-                for name, value in response.getheaders():
-                    if name.lower() not in ("connection", "transfer-encoding", "content-length", "date", "server"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                return response.status, response.getheaders(), data
+
+            def _forward_in_part(self, body: bytes) -> None:
+                request = json.loads(body)
+                kept: dict[str, list[Any]] = {}
+                unprocessed: dict[str, list[Any]] = {}
+                for table, writes in request.get("RequestItems", {}).items():
+                    keep = proxy.batch_keep if proxy.batch_keep is not None else (len(writes) + 1) // 2
+                    if writes[:keep]:
+                        kept[table] = writes[:keep]
+                    if writes[keep:]:
+                        unprocessed[table] = writes[keep:]
+                answer: dict[str, Any] = {}
+                if kept:
+                    status, _, data = self._upstream(json.dumps({**request, "RequestItems": kept}).encode())
+                    if status != 200:
+                        self._answer(status, json.loads(data))
+                        return
+                    answer = json.loads(data)
+                answer["UnprocessedItems"] = unprocessed
+                self._answer(200, answer)
 
         return Handler

@@ -6,6 +6,15 @@ it creates the item, or replaces one that expires earlier; a session already in 
 expires at the same time or later (copied before, or used since the switch) is left alone. That
 makes a re-run harmless, and ``start_after`` resumes a long run where it stopped (rows go in
 key order, a batch at a time).
+
+An import never re-creates a session that this store has deleted (a logout, a revocation, a
+cycle_key) after an earlier run copied it: the old table still holds the row, and copying it
+again would sign that browser (perhaps a thief's) back in. Before it writes a session, an import
+records that it copied the key in a small item of its own, ``IMPORTED_PREFIX`` + the item key
+(no session data, a TTL a cookie age past the session's expiry), which no logout touches. A key
+found there is only ever updated where its session still exists, never created again. The record
+is written first, so an import interrupted between the two writes can leave a session
+uncopied (its user signs in again), never a signed-out one re-created.
 """
 
 from __future__ import annotations
@@ -15,9 +24,10 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY as AUTH_USER_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
@@ -28,10 +38,22 @@ from pynamo_sessions.tally import Tally
 
 Row = tuple[str, str, datetime]  # session key, encoded data, expiry
 RESUME_POINT_LENGTH = 20
+#: Where an import records the keys it copied. ':' never appears in a session key a cookie may
+#: carry (keys.is_valid), so no cookie can reach one of these items.
+IMPORTED_PREFIX = "pynamo_sessions:imported:"
 
 
 class ResumePointNotFound(PynamoSessionsError):
     """--resume-after names no session that is still in django_session."""
+
+
+class ImportInterrupted(PynamoSessionsError):
+    """An import stopped on an error; ``progress.last_key`` is the last key after which it is
+    safe to resume (every row up to it was written), None when no batch was finished."""
+
+    def __init__(self, message: str, progress: Progress) -> None:
+        super().__init__(message)
+        self.progress = progress
 
 
 @dataclass(frozen=True)
@@ -41,6 +63,7 @@ class Progress:
 
     copied: int = 0
     kept_newer: int = 0
+    copied_before: int = 0  # an earlier run copied it; updated only where it still exists
     invalid_key: int = 0
     too_large: int = 0
     expired: int = 0
@@ -49,7 +72,7 @@ class Progress:
 
     @property
     def done(self) -> int:
-        return self.copied + self.kept_newer + self.invalid_key + self.too_large
+        return self.copied + self.kept_newer + self.copied_before + self.invalid_key + self.too_large
 
 
 def resume_point(session_key: str) -> str:
@@ -127,20 +150,46 @@ def import_sessions(
         if dry_run:
             tally.add(copied=1)
             return
-        try:
-            item.save(condition=model.must_not_exist | (model.expires < expires), add_version_condition=False)
-        except DYNAMODB_ERRORS as exc:
-            if is_condition_failure(exc):
+        first_time = _record(model, item.key, expires, snapshot)
+        # The first copy creates the item or replaces an older one; a later run only brings an
+        # older copy up to date, and never brings back an item that was deleted since.
+        older = model.expires < expires
+        condition = (model.must_not_exist | older) if first_time else (model.must_exist & older)
+        if not _put(item, condition, snapshot):
+            if first_time:
                 tally.add(kept_newer=1)
-                return
-            raise storage_error("PutItem", snapshot.table_name, exc) from exc
+            else:
+                tally.add(copied_before=1)
+            return
         tally.add(copied=1)
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="importsessions") as pool:
-        for batch in batches:
-            # A whole batch is written before the next starts, so last_key is a safe resume point.
-            list(pool.map(copy, batch))
-            tally.update(last_key=batch[-1][0], seconds=time.perf_counter() - started)
-            if progress:
-                progress(tally.value)
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="importsessions") as pool:
+            for batch in batches:
+                # A whole batch is written before the next starts, so last_key is a safe resume point.
+                list(pool.map(copy, batch))
+                tally.update(last_key=batch[-1][0], seconds=time.perf_counter() - started)
+                if progress:
+                    progress(tally.value)
+    except PynamoSessionsError as exc:
+        done = replace(tally.value, seconds=time.perf_counter() - started)
+        raise ImportInterrupted(str(exc), done) from exc
     return replace(tally.value, seconds=time.perf_counter() - started)
+
+
+def _record(model: type[models.SessionItem], item_key: str, expires: datetime, snapshot: conf.Snapshot) -> bool:
+    """Record that an import copies ``item_key``; True when no import had copied it before."""
+    # A row's expiry moves on while old servers still save it, and the record must outlive it.
+    until = max(expires, timezone.now()) + timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    return _put(model(IMPORTED_PREFIX + item_key, data="", expires=until), model.must_not_exist, snapshot)
+
+
+def _put(item: models.SessionItem, condition: Any, snapshot: conf.Snapshot) -> bool:
+    """Write ``item`` on ``condition``; False when the condition failed."""
+    try:
+        item.save(condition=condition, add_version_condition=False)
+    except DYNAMODB_ERRORS as exc:
+        if is_condition_failure(exc):
+            return False
+        raise storage_error("PutItem", snapshot.table_name, exc) from exc
+    return True

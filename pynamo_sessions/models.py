@@ -13,6 +13,8 @@ import logging
 import math
 import os
 import threading
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, ClassVar, cast
 
 import botocore.session
@@ -155,9 +157,9 @@ def build(snapshot: conf.Snapshot, *, admin: bool = False) -> type[SessionItem]:
         attr_user = snapshot.attr_user
         namespace.update(
             user_id=UnicodeAttribute(null=True, attr_name=attr_user),
-            updated=NumberAttribute(null=True, attr_name="updated"),
-            user_agent=UnicodeAttribute(null=True, attr_name="user_agent"),
-            ip_address=UnicodeAttribute(null=True, attr_name="ip_address"),
+            updated=NumberAttribute(null=True, attr_name=conf.RESERVED_ATTRIBUTES[0]),
+            user_agent=UnicodeAttribute(null=True, attr_name=conf.RESERVED_ATTRIBUTES[1]),
+            ip_address=UnicodeAttribute(null=True, attr_name=conf.RESERVED_ATTRIBUTES[2]),
             by_user=_user_index(snapshot),
         )
     model = cast(type[SessionItem], type("BoundSessionItem", (SessionItem,), namespace))
@@ -192,7 +194,7 @@ def _set_retry_mode(model: type[SessionItem], mode: str) -> None:
 
 def user_index_projection(snapshot: conf.Snapshot) -> list[str]:
     """The attributes a user's session list shows, copied into the user index."""
-    return [snapshot.attr_ttl, "updated", "user_agent", "ip_address", snapshot.attr_created]
+    return [snapshot.attr_ttl, *conf.RESERVED_ATTRIBUTES, snapshot.attr_created]
 
 
 def _user_index(snapshot: conf.Snapshot) -> GlobalSecondaryIndex[Any]:
@@ -267,6 +269,76 @@ def data_loader() -> Any:
     """The botocore data loader of the request path's client, which has parsed botocore's data
     files (endpoints, DynamoDB's service model) once: the async transport reads them through it."""
     return bound_model()._get_connection().connection.client._loader
+
+
+# What PynamoDB raises for a value it cannot deserialize: AttributeDeserializationError (a
+# TypeError) for a wrong DynamoDB type, json's ValueError for a number it cannot parse, and
+# datetime's OverflowError/OSError/ValueError for an epoch TTL out of range.
+DESERIALIZATION_ERRORS = (TypeError, ValueError, OverflowError, OSError)
+_reported: set[tuple[str, str]] = set()
+_reported_lock = threading.Lock()
+
+
+def from_raw(model: type[SessionItem], raw: dict[str, Any], *, with_data: bool = True) -> SessionItem | None:
+    """The item DynamoDB returned, or None when it holds a value this store cannot use (written
+    by another program or a migration): a wrong type in any attribute, a missing TTL, a version
+    that is not a whole number (PynamoDB would truncate it, and every conditional save on it
+    would then fail). Logged once per process for each attribute and kind, never with the key.
+    ``with_data=False`` for the user index's projection, which holds no session data."""
+    try:
+        item = model.from_raw_data(raw)
+    except DESERIALIZATION_ERRORS:
+        _report(*_diagnose(model, raw))
+        return None
+    problem = None
+    if not isinstance(item.expires, datetime):
+        problem = (model.expires.attr_name, "missing")
+    elif with_data and not isinstance(item.data, str):
+        problem = (model.data.attr_name, "missing")
+    else:
+        version = (raw.get(model.version.attr_name) or {}).get("N")
+        if isinstance(version, str) and not _whole(version):
+            problem = (model.version.attr_name, f"N {version!r}, not a whole number")
+    if problem is not None:
+        _report(*problem)
+        return None
+    return item
+
+
+def _whole(number: str) -> bool:
+    try:
+        return Decimal(number) == Decimal(number).to_integral_value()
+    except ArithmeticError:
+        return False
+
+
+def _diagnose(model: type[SessionItem], raw: dict[str, Any]) -> tuple[str, str]:
+    """Which attribute of ``raw`` PynamoDB could not read, and what it holds instead."""
+    for attribute in model.get_attributes().values():
+        value = raw.get(attribute.attr_name)
+        if not isinstance(value, dict) or not value:
+            continue
+        found = next(iter(value))
+        if found != attribute.attr_type:
+            return attribute.attr_name, f"type {found} (expected {attribute.attr_type})"
+        try:
+            attribute.deserialize(attribute.get_value(value))
+        except DESERIALIZATION_ERRORS as exc:
+            return attribute.attr_name, f"{found} value that does not read as one ({type(exc).__name__})"
+    return "?", "a value PynamoDB could not read"
+
+
+def _report(attribute: str, found: str) -> None:
+    with _reported_lock:
+        if (attribute, found) in _reported:
+            return
+        _reported.add((attribute, found))
+    logger.warning(
+        "A session item in the table has attribute %r holding %s; it reads as no session (its cookie "
+        "gets a new one) and the sessions pages leave it out. It was written by another program or a "
+        "migration: fix or delete such items. (Logged once per process for each attribute and kind.)",
+        attribute, found,
+    )
 
 
 def capacity_units(size: int, *, consistent: bool) -> float:

@@ -121,10 +121,14 @@ _CACHE_FAILURES = {
 
 class CacheOp(NamedTuple):
     """A call of Django's cache API: ``method`` (``"a" + method``, its async twin) with ``args``.
-    Made with ``cache()``, which refuses a method the stores do not make."""
+    Made with ``cache()``, which refuses a method the stores do not make. A failure is logged
+    as Django's cached_db logs it and then ignored (the read misses, the write is skipped),
+    unless ``required``: then the steps get the error (a deletion that the cache did not hear
+    of is not final)."""
 
     method: str
     args: tuple[Any, ...]
+    required: bool = False
 
     @property
     def failure(self) -> str:
@@ -132,11 +136,11 @@ class CacheOp(NamedTuple):
         return _CACHE_FAILURES[self.method]
 
 
-def cache(method: str, *args: Any) -> CacheOp:
+def cache(method: str, *args: Any, required: bool = False) -> CacheOp:
     """``yield ops.cache("set", key, value, timeout)``."""
     if method not in _CACHE_FAILURES:
         raise ValueError(f"Not a cache call the stores make: {method!r}.")
-    return CacheOp(method, args)
+    return CacheOp(method, args, required)
 
 
 DynamoDBOp = Get | Put | Delete

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from pynamo_sessions import users
+from pynamo_sessions.exceptions import RevocationIncomplete
 from pynamo_sessions.views import REVOKE_PER_REQUEST, revocation_notice, shown_sessions
 
 
@@ -39,11 +40,23 @@ def _user_sessions(request: HttpRequest, user_id: str) -> HttpResponse:
     except (user_model.DoesNotExist, ValueError, ValidationError):
         raise Http404(_("There is no such user.")) from None
     notice = None
+    status = 200
     if request.method == "POST":
-        count = users.revoke_all(subject.pk, by=request.user, limit=REVOKE_PER_REQUEST)
-        notice = revocation_notice(ngettext(
-            "Signed %(user)s out of %(count)d session.", "Signed %(user)s out of %(count)d sessions.", count,
-        ) % {"user": subject, "count": count})
+        try:
+            count = users.revoke_all(subject.pk, by=request.user, limit=REVOKE_PER_REQUEST)
+        except RevocationIncomplete as error:
+            status = 503
+            notice = ngettext(
+                "Signed %(user)s out of %(count)d session, but %(left)d are STILL signed in: the session store "
+                "did not let them be deleted just now. Press the button again to sign out the rest.",
+                "Signed %(user)s out of %(count)d sessions, but %(left)d are STILL signed in: the session store "
+                "did not let them be deleted just now. Press the button again to sign out the rest.",
+                len(error.deleted),
+            ) % {"user": subject, "count": len(error.deleted), "left": len(error.remaining)}
+        else:
+            notice = revocation_notice(ngettext(
+                "Signed %(user)s out of %(count)d session.", "Signed %(user)s out of %(count)d sessions.", count,
+            ) % {"user": subject, "count": count})
     current = users.current_key(request.session) if subject.pk == request.user.pk else None
     shown, total = shown_sessions(subject.pk, current)
     context = {
@@ -54,5 +67,6 @@ def _user_sessions(request: HttpRequest, user_id: str) -> HttpResponse:
         "sessions": shown,
         "total": total,
         "notice": notice,
+        "failed": status != 200,
     }
-    return TemplateResponse(request, "admin/pynamo_sessions/user_sessions.html", context)
+    return TemplateResponse(request, "admin/pynamo_sessions/user_sessions.html", context, status=status)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from pynamo_sessions import calls, conf, models, ops
+from pynamo_sessions import calls, conf, models, ops, retries
 from pynamo_sessions.exceptions import DYNAMODB_ERRORS
 
 # The operations whose ReturnConsumedCapacity ops.capacity_to_return decides.
@@ -20,11 +21,11 @@ def send(op: ops.DynamoDBOp) -> Any:
     try:
         _prepared_client(model)  # as PynamoDB would build it inside the call: its failures are the call's
         if isinstance(op, ops.Get):
-            try:
-                item = model.get(op.item_key, consistent_read=snapshot.consistent_read)
-            except model.DoesNotExist:
-                item = None
-            return ops.got(attempt, item, snapshot)
+            # What model.get() does, but an item that another program wrote with values this
+            # store cannot read is no session (models.from_raw) instead of a TypeError.
+            raw = (model._get_connection().get_item(op.item_key, consistent_read=snapshot.consistent_read)
+                   or {}).get("Item")
+            return ops.got(attempt, None if raw is None else models.from_raw(model, raw), snapshot)
         if isinstance(op, ops.Put):
             try:
                 # save() adds the version condition and, once written, bumps item.version.
@@ -36,6 +37,36 @@ def send(op: ops.DynamoDBOp) -> Any:
         return ops.written(attempt, model(op.item_key).delete(add_version_condition=False))
     except DYNAMODB_ERRORS as exc:
         raise attempt.failed(exc) from exc
+
+
+def delete_batch(item_keys: Sequence[str]) -> list[str]:
+    """One BatchWriteItem of deletes (at most 25); answers the item keys DynamoDB left
+    unprocessed. Sent through the model's connection: PynamoDB's ``BatchWrite`` would resend
+    unprocessed keys without a pause and raise, after ``max_retry_attempts``, without saying
+    which keys it did delete; the plan in ``pynamo_sessions.deletion`` decides that instead."""
+    snapshot = conf.current()
+    model = models.bound_model()
+    attempt = calls.begin("BatchWriteItem", snapshot)
+    try:
+        _prepared_client(model)
+        response = model._get_connection().batch_write_item(
+            delete_items=[model(item_key)._get_keys() for item_key in item_keys])  # type: ignore[no-untyped-call]
+    except DYNAMODB_ERRORS as exc:
+        raise attempt.failed(exc) from exc
+    left = unprocessed_keys(response, snapshot)
+    attempt.answered("unprocessed" if left else ops.OK)
+    return left
+
+
+def unprocessed_keys(response: Any, snapshot: conf.Snapshot) -> list[str]:
+    """The item keys of the deletes a BatchWriteItem answer lists as unprocessed."""
+    requests = ((response or {}).get("UnprocessedItems") or {}).get(snapshot.table_name) or []
+    left = []
+    for request in requests:
+        key = ((request.get("DeleteRequest") or {}).get("Key") or {}).get(snapshot.attr_id) or {}
+        if isinstance(key.get("S"), str):
+            left.append(key["S"])
+    return left
 
 
 def build_client() -> None:
@@ -61,6 +92,7 @@ def _prepared_client(model: type[models.SessionItem]) -> Any:
     global _client_asking
     client = model._get_connection().connection.client
     if client is not _client_asking:
+        retries.spare_quota_on_hot_keys(client, 1 + model.Meta.max_retry_attempts)
         for operation in _SENT:
             client.meta.events.register(f"before-parameter-build.dynamodb.{operation}", _capacity_param,
                                         unique_id=f"{_CAPACITY_HANDLER}-{operation}")

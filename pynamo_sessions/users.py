@@ -26,7 +26,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ImproperlyConfigured
 
 from pynamo_sessions import conf, keys, models
-from pynamo_sessions.exceptions import DYNAMODB_ERRORS, storage_error
+from pynamo_sessions.exceptions import DYNAMODB_ERRORS, RevocationIncomplete, storage_error
 
 logger = logging.getLogger("pynamo_sessions")
 
@@ -78,13 +78,35 @@ def _engine() -> Any:
     return import_module(settings.SESSION_ENGINE).SessionStore()
 
 
-def _query(user_id: Any, limit: int | None = None) -> list[models.SessionItem]:
+def _query(user_id: Any, limit: int | None = None) -> list[dict[str, Any]]:
+    """The user's items in the user index, as DynamoDB returns them (at most ``limit``).
+
+    Raw, so that one item written by another program with a value PynamoDB cannot read leaves
+    out that item only (``models.from_raw``) instead of failing the whole list, and can still be
+    revoked: its key is read without the rest."""
     model = _tracked_model()
     snapshot = conf.current()
+    connection = model._get_connection()
+    found: list[dict[str, Any]] = []
+    start = None
     try:
-        return list(model.by_user.query(str(user_id), limit=limit))  # type: ignore[attr-defined]
+        while limit is None or len(found) < limit:
+            page = connection.query(
+                str(user_id), index_name=snapshot.user_index, exclusive_start_key=start,
+                limit=None if limit is None else limit - len(found),
+            )
+            found.extend(page.get("Items") or [])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
     except DYNAMODB_ERRORS as exc:
         raise storage_error("Query", snapshot.table_name, exc) from exc
+    return found
+
+
+def _key(raw: dict[str, Any]) -> str | None:
+    value = raw.get(conf.current().attr_id) or {}
+    return value.get("S") if isinstance(value.get("S"), str) else None
 
 
 #: The most sessions of one user that the pages read (one Query of the index's small projected
@@ -98,6 +120,8 @@ def list_sessions(user_id: Any, *, limit: int | None = None) -> list[UserSession
     ``limit`` the index returns. Expired items are left out even when DynamoDB's TTL has not
     deleted them yet."""
     now = datetime.now(UTC)
+    model = models.bound_model()
+    items = (models.from_raw(model, raw, with_data=False) for raw in _query(user_id, limit))
     sessions = [
         UserSession(
             key=item.key,
@@ -107,8 +131,8 @@ def list_sessions(user_id: Any, *, limit: int | None = None) -> list[UserSession
             ip_address=item.ip_address,
             created=_datetime(getattr(item, "created", None)),
         )
-        for item in _query(user_id, limit)
-        if item.expires > now
+        for item in items
+        if item is not None and item.expires > now
     ]
     sessions.sort(key=lambda s: s.last_seen or s.expires, reverse=True)
     return sessions
@@ -133,7 +157,7 @@ def current_key(session: SessionBase) -> str | None:
 def revoke(user_id: Any, key: str, *, by: Any = None) -> bool:
     """Log one session of the user out; False when the user has no such session. ``by`` (the
     user or staff member doing it) is named in the log line."""
-    if key not in {item.key for item in _query(user_id)}:
+    if key not in {_key(raw) for raw in _query(user_id)}:
         return False
     end(user_id, key, by=by)
     return True
@@ -149,16 +173,31 @@ def end(user_id: Any, key: str, *, by: Any = None) -> None:
 def revoke_all(user_id: Any, *, keep: SessionBase | None = None, by: Any = None, limit: int | None = None) -> int:
     """Log the user out everywhere (but in ``keep``, the current session, if given); with
     ``limit``, of at most that many sessions (a page's bounded share: press again for the rest).
-    Returns how many were signed out. Deleted in batches of 25, several batches at once."""
+    Returns how many were signed out. Deleted in batches of 25, several batches at once.
+
+    Raises ``RevocationIncomplete`` when DynamoDB (or the cache) did not let every one be
+    deleted in time: it says how many were and were not, is logged with the real cause, and a
+    new call finds exactly the ones left."""
     spared = current_key(keep) if keep is not None else None
     # With a limit, the index is read for no more than that (and the spared one).
-    found = _query(user_id, None if limit is None else limit + 1)
-    doomed = [item.key for item in found if item.key != spared][:limit]
-    _engine().delete_items(doomed)
-    revoked = len(doomed)
+    found = [key for raw in _query(user_id, None if limit is None else limit + 1) if (key := _key(raw))]
+    doomed = [key for key in found if key != spared][:limit]
+    but = " (all but the current one)" if spared else ""
+    try:
+        revoked = len(_engine().delete_items(doomed)) if doomed else 0
+    except RevocationIncomplete as exc:
+        logger.error("%s could not sign out every session of user %s%s: %d signed out, %d still signed in. "
+                     "Cause: %s", _who(by), user_id, but, len(exc.deleted), len(exc.remaining),
+                     _cause(exc))
+        raise
     logger.info("%s signed out %d session%s of user %s%s.", _who(by), revoked, "" if revoked == 1 else "s",
-                user_id, " (all but the current one)" if spared else "")
+                user_id, but)
     return revoked
+
+
+def _cause(exc: RevocationIncomplete) -> str:
+    cause = exc.cause
+    return str(exc) if cause is None else f"{type(cause).__name__}: {cause}"
 
 
 def unreachable_caches() -> str | None:

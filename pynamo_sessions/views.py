@@ -17,13 +17,16 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import resolve_url
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from pynamo_sessions import devices, users
+from pynamo_sessions.exceptions import RevocationIncomplete
 
 logger = logging.getLogger("pynamo_sessions")
 
@@ -85,6 +88,24 @@ class SessionListView(LoginRequiredMixin, TemplateView):
         """Answer a revocation with the updated list and what was done."""
         return self.render_to_response(self.get_context_data(notice=revocation_notice(notice)))
 
+    def incomplete(self, error: RevocationIncomplete) -> HttpResponse:
+        """Answer a revocation that could not end every session: what was done and what was
+        not, with the list as it is now (the ones still signed in are on it), as a 503."""
+        count = len(error.deleted)
+        notice = ngettext(
+            "Signed out %(count)d other session, but %(left)d are STILL signed in: the session store did not "
+            "let them be deleted just now. Press the button again to sign out the rest.",
+            "Signed out %(count)d other sessions, but %(left)d are STILL signed in: the session store did not "
+            "let them be deleted just now. Press the button again to sign out the rest.", count,
+        ) % {"count": count, "left": len(error.remaining)}
+        response = self.render_to_response(self.get_context_data(notice=notice, failed=True), status=503)
+        response["Retry-After"] = "1"
+        return response
+
+    @method_decorator(never_cache)  # the pages show IP addresses and devices: no shared cache keeps them
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        return super().dispatch(request, *args, **kwargs)
+
 
 class RevokeSessionView(SessionListView):
     """POST: sign one of the user's sessions out. Signing out the current one logs out."""
@@ -114,7 +135,10 @@ class RevokeOtherSessionsView(SessionListView):
     http_method_names = ("post",)
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        count = users.revoke_all(request.user.pk, keep=request.session, by=request.user, limit=REVOKE_PER_REQUEST)
+        try:
+            count = users.revoke_all(request.user.pk, keep=request.session, by=request.user, limit=REVOKE_PER_REQUEST)
+        except RevocationIncomplete as error:
+            return self.incomplete(error)
         notice = ngettext(
             "Signed out %(count)d other session.", "Signed out %(count)d other sessions.", count,
         ) % {"count": count}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
 
 
 class BrokenCache(BaseCache):
@@ -15,3 +16,19 @@ class BrokenCache(BaseCache):
         raise ConnectionError("cache server unreachable")
 
     set = add = delete = get
+
+
+class FlakyCache(LocMemCache):
+    """A working LocMemCache until ``FlakyCache.down`` is set: then every call fails, as a
+    cache server that became unreachable; it comes back, with what it held, when unset."""
+
+    down = False
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _CACHE_CALLS and type(self).down:
+            raise ConnectionError("cache server unreachable")
+        return super().__getattribute__(name)
+
+
+_CACHE_CALLS = frozenset({"get", "get_many", "set", "set_many", "add", "delete", "delete_many",
+                          "aget", "aget_many", "aset", "aset_many", "aadd", "adelete", "adelete_many"})

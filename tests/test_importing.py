@@ -64,8 +64,76 @@ def test_rerun_is_idempotent_and_never_overwrites_newer_sessions(settings: Any) 
     used.save()
     out = StringIO()
     call_command("importsessions", stdout=out)
-    assert "Copied 0 sessions" in out.getvalue() and "kept 50 already in DynamoDB" in out.getvalue()
+    assert "Copied 0 sessions" in out.getvalue() and "50 copied by an earlier run" in out.getvalue()
     assert SessionStore(live[0]).load()["n"] == "changed in DynamoDB after the switch"
+
+
+def test_a_second_run_never_re_creates_a_session_signed_out_in_between(settings: Any) -> None:
+    """The README's procedure: import, switch, import again. Sessions ended through this store
+    in between (a logout, a cycle_key at login, a revocation) stay ended; sessions the old
+    servers created or changed meanwhile are copied."""
+    settings.DYNAMODB_SESSIONS_TRACK_USERS = True
+    logged_out, cycled, revoked, kept, *_ = make_db_sessions(6)
+    call_command("importsessions", stdout=StringIO())
+    SessionStore(logged_out).flush()
+    store = SessionStore(cycled)
+    store.load()
+    store.cycle_key()
+    SessionStore().delete_items([revoked])
+    new_meanwhile = make_db_sessions(1)[0]  # created by an old server after the first run
+    Session.objects.filter(session_key=kept).update(session_data=DbStore().encode({"n": "changed on an old server"}),
+                                                    expire_date=timezone.now() + timedelta(days=2))
+    out = StringIO()
+    call_command("importsessions", stdout=out)
+    assert "Copied 2 sessions" in out.getvalue()
+    for ended in (logged_out, cycled, revoked):
+        assert SessionStore(ended).load() == {}, "an import signed an ended session back in"
+    assert SessionStore(kept).load() == {"n": "changed on an old server"}
+    assert SessionStore(new_meanwhile).load() != {}
+    call_command("importsessions", stdout=StringIO())  # and however often it runs
+    assert all(SessionStore(ended).load() == {} for ended in (logged_out, cycled, revoked))
+
+
+def test_the_record_of_an_import_is_no_session_for_any_cookie(raw: Any, settings: Any) -> None:
+    [key] = make_db_sessions(1)
+    call_command("importsessions", stdout=StringIO())
+    record = raw.get_item(TableName=settings.DYNAMODB_SESSIONS_TABLE,
+                          Key={"id": {"S": importing.IMPORTED_PREFIX + key}}, ConsistentRead=True)["Item"]
+    assert record["session_data"] == {"S": ""} and "_auth_user_id" not in str(record)
+    assert int(record["ttl"]["N"]) >= int(Session.objects.get(session_key=key).expire_date.timestamp())
+    assert SessionStore(importing.IMPORTED_PREFIX + key).load() == {}
+    assert not SessionStore().exists(importing.IMPORTED_PREFIX + key)
+
+
+def test_an_interrupted_import_names_the_last_safe_resume_point(proxy: Any) -> None:
+    from pynamo_sessions.faultproxy import SERVER_ERROR
+
+    live = sorted(make_db_sessions(12))
+    written = 0
+
+    def fail_in_the_third_batch(sender: Any, operation_name: str, **kwargs: Any) -> None:
+        nonlocal written
+        if operation_name == "PutItem":
+            written += 1
+            if written == 2 * 2 * 4 + 1:  # two writes a session: the third batch of four fails
+                proxy.set_fault(SERVER_ERROR)
+
+    from pynamodb.signals import pre_dynamodb_send
+
+    pre_dynamodb_send.connect(fail_in_the_third_batch)
+    try:
+        with pytest.raises(CommandError) as raised:
+            call_command("importsessions", "--batch-size", "4", "--workers", "1", stdout=StringIO())
+    finally:
+        pre_dynamodb_send.disconnect(fail_in_the_third_batch)
+        proxy.set_fault("pass")
+    point = importing.resume_point(live[7])
+    assert f"re-run with --resume-after {point}" in str(raised.value)
+    assert "InternalServerError" in str(raised.value)
+    out = StringIO()
+    call_command("importsessions", "--resume-after", point, stdout=out)
+    assert "Copied 4 sessions" in out.getvalue()
+    assert all(SessionStore(key).load() != {} for key in live)
 
 
 def test_dry_run_writes_nothing() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.contrib.sessions.backends.base import UpdateError
+from django.core.exceptions import ImproperlyConfigured
 from django.test import AsyncClient, Client
 
 from pynamo_sessions import (
@@ -216,13 +217,44 @@ async def test_a_hot_key_on_the_async_path(proxy: FaultProxy, saved: str, settin
     assert info.value.hot_key and calls.breaker().state == CLOSED
 
 
-def test_adaptive_retry_mode_reaches_botocore(settings: Any) -> None:
-    settings.DYNAMODB_SESSIONS_RETRY_MODE = "adaptive"
+def test_the_retry_mode_reaches_botocore_and_adaptive_is_refused_with_why(settings: Any) -> None:
     client = models.bound_model()._get_connection().connection.client
-    assert client.meta.config.retries == {"total_max_attempts": 2, "mode": "adaptive"}
+    assert client.meta.config.retries == {"total_max_attempts": 2, "mode": "standard"}
     admin = models.bound_model(admin=True)._get_connection().connection.client
     assert admin.meta.config.retries["mode"] == "standard"
     assert admin.meta.config.read_timeout == 30.0
+    settings.DYNAMODB_SESSIONS_RETRY_MODE = "adaptive"
+    with pytest.raises(ImproperlyConfigured, match="rate limiter per process, which slows every visitor"):
+        conf.current()
+
+
+def test_a_hot_key_never_drains_the_retry_quota_other_sessions_need(proxy: FaultProxy, saved: str) -> None:
+    """botocore's standard mode keeps one retry quota per client (500; a throttled retry that fails
+    again costs 5 and gives nothing back). A hundred and ten throttled requests on one key would
+    leave other sessions' transient errors without a retry."""
+    from pynamo_sessions import SessionThrottled
+
+    other = SessionStore()
+    other["n"] = 1
+    other.save()
+    proxy.hot_keys = {saved}
+    proxy.set_fault(faultproxy.HOT_KEY)
+    for _ in range(110):
+        with pytest.raises(SessionThrottled):
+            SessionStore(saved).load()
+    assert proxy.faulted == 220  # the hot key is still retried as configured
+    proxy.fail_next(1, faultproxy.SERVER_ERROR)  # another visitor's read meets one 500: retried
+    assert SessionStore(other.session_key).load() == {"n": 1}
+
+
+@pytest.mark.needs_aiobotocore
+async def test_the_async_client_spares_the_quota_too(proxy: FaultProxy) -> None:
+    from pynamo_sessions import aio
+
+    await aio.connect()
+    events = aio.client().meta.events
+    handler = getattr(events, "_emitter", events)._unique_id_handlers["retry-config-dynamodb"]["handler"]
+    assert getattr(handler, "pynamo_sessions_wrapped", False)
 
 
 # One request, one failed read ----------------------------------------------------------------

@@ -295,3 +295,13 @@ def test_the_page_takes_the_sites_layout_one_template_away(tracked: str, alice: 
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [here / "templates_site", here / "templates"]}]
     html = signed_in(alice, FIREFOX).get(PAGE).content.decode()
     assert '<main><div class="site-layout">' in html and "Firefox on Linux" in html
+
+
+def test_the_pages_keep_addresses_and_devices_out_of_shared_caches(tracked: str, alice: User) -> None:
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+    client = signed_in(alice, FIREFOX)
+    for page in (client.get(PAGE), client.post(f"{PAGE}revoke-others/"),
+                 client.get(f"{PAGE}staff/user/{alice.pk}/")):
+        assert page.status_code == 200
+        assert "private" in page["Cache-Control"] and "no-store" in page["Cache-Control"]

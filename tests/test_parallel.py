@@ -375,7 +375,7 @@ def test_a_deletion_is_reported_on_the_reread(reported: list[Call]) -> None:
 
 
 def test_a_save_that_loses_every_round_gives_a_clear_error(
-    raw: Any, settings: Any, monkeypatch: pytest.MonkeyPatch,
+    raw: Any, settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(ops, "MERGE_ROUNDS", 3)
     one, two = two_readers(PlainStore, a=1)
@@ -389,11 +389,14 @@ def test_a_save_that_loses_every_round_gives_a_clear_error(
     two._get_session()
     pre_dynamodb_send.connect(another_save_first)
     try:
-        with count_calls() as calls, pytest.raises(SessionConflict) as info:
+        with caplog.at_level(logging.WARNING, logger="pynamo_sessions"), count_calls() as calls, \
+                pytest.raises(SessionConflict) as info:
             two.save()
     finally:
         pre_dynamodb_send.disconnect(another_save_first)
     assert calls == {"PutItem": 4, "GetItem": 3}  # the first write, then 3 rounds
+    # An operator sees why, not only a 503.
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [str(info.value)]
     assert info.value.rounds == 3 and not info.value.outage
     assert "3 rounds" in str(info.value) and one.session_key not in str(info.value)
     assert PlainStore(one.session_key).load() == {"a": 1}  # nothing half-written

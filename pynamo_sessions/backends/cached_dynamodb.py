@@ -8,13 +8,25 @@ DynamoDB. A failing cache is logged and otherwise ignored: DynamoDB stays the so
 so nothing is lost and no request fails because of it. While DynamoDB is unavailable, a cache
 hit still serves the read; writes fail as they do with the plain engine.
 
-A deleted session (logout, revocation) must never come back through the cache, whatever runs
-in parallel with the deletion: a save that wrote DynamoDB just before, or a read that fetched
-the item just before, will still write its cache entry afterwards. So a deletion leaves a mark
-under a key of its own (``<entry key>:deleted``), which no save or read ever writes, and every
-read fetches the entry and the mark together (one ``get_many``): a marked session is gone,
-whatever entry a late writer left. A read that missed fills the cache with ``add``, so it never
-replaces what a save wrote meanwhile.
+A deleted session (logout, revocation, cycle_key) must never come back through the cache,
+whatever runs in parallel with the deletion: a save that wrote DynamoDB just before, or a read
+that fetched the item just before, will still write its cache entry afterwards. So:
+
+- a deletion tells the cache first: it leaves a mark under a key of its own
+  (``<entry key>:deleted``), which no save or read ever writes, and deletes the entry; only then
+  does it delete the item in DynamoDB. If the cache cannot be told, the item is not deleted and
+  the request fails (``SessionCacheFailure``): a sign-out the cache did not hear of would be
+  served again from it once it is back, and must not be reported as done.
+- every read fetches the entry and the mark together (one ``get_many``): a marked session is gone.
+- whoever writes an entry (a save, or a read that missed, which fills with ``add`` so as never
+  to replace what a save wrote meanwhile) looks at the mark once more right after writing, and
+  takes its entry back if the session was deleted meanwhile, or if more than
+  ``LATE_WRITE_LIMIT`` seconds passed since it asked DynamoDB.
+
+So an entry written late survives only if the cache evicts the deletion mark within
+``LATE_WRITE_LIMIT`` seconds of writing it, before the late writer looks: a mark evicted later
+(an LRU cache evicts the older mark before a newer entry) no longer matters, as the entry it
+guarded is gone by then.
 
 These hold only with a cache that every process shares (Redis, Memcached, the database cache):
 a per-process cache (LocMemCache) cannot hear of a deletion made elsewhere, which
@@ -24,6 +36,7 @@ a per-process cache (LocMemCache) cannot hear of a deletion made elsewhere, whic
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -37,6 +50,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from pynamo_sessions import conf, ops
 from pynamo_sessions.backends.dynamodb import SessionStore as DynamoDBStore
 from pynamo_sessions.backends.dynamodb import Stored, alive
+from pynamo_sessions.exceptions import RevocationIncomplete, SessionCacheFailure
 from pynamo_sessions.ops import Steps
 
 # Django's cached_db logs cache failures here, at ERROR, as "Error saving to cache (...)": the
@@ -48,6 +62,9 @@ DELETED = "deleted"
 #: A deletion mark outlives every entry of its session: entries live at most SESSION_COOKIE_AGE,
 #: and one written late by a request in flight starts at most this much after the mark.
 DELETED_GRACE = 300
+#: Seconds between asking DynamoDB and looking at the deletion mark after writing the entry,
+#: past which a writer takes its entry back rather than trust it (see the module docstring).
+LATE_WRITE_LIMIT = 2.0
 
 
 def process_local_cache() -> str | None:
@@ -92,16 +109,19 @@ class SessionStore(DynamoDBStore):
                     # one merge round, never a lost update.
                     self._remember(Stored(session_key, item_key, encoded, expires, created, version))
                     return self.decode(encoded)
+        asked = time.monotonic()
         data = yield from super()._load_steps()
         entry = self._entry()
         if entry is not None:
             yield ops.cache("add", *entry)  # never over what a save wrote meanwhile
+            yield from self._confirm_steps(entry[0], asked)
         return data
 
     def _save_steps(self, must_create: bool) -> Steps[None]:
         if self.session_key is None:
             yield from self._create_steps()  # which saves (and caches) through this method
             return
+        asked = time.monotonic()
         try:
             yield from super()._save_steps(must_create)
         except UpdateError:
@@ -111,19 +131,38 @@ class SessionStore(DynamoDBStore):
         entry = self._entry()
         if entry is not None:
             yield ops.cache("set", *entry)  # what DynamoDB accepted: the merge, after a conflict
+            yield from self._confirm_steps(entry[0], asked)
+
+    def _confirm_steps(self, entry_key: str, asked: float) -> Steps[None]:
+        """Right after writing ``entry_key``: take it back if the session was deleted since this
+        request asked DynamoDB (at ``asked``, monotonic), or if that was too long ago to tell."""
+        found = (yield ops.cache("get_many", [_mark(entry_key)])) or {}
+        if found.get(_mark(entry_key)) == DELETED or time.monotonic() - asked > LATE_WRITE_LIMIT:
+            yield ops.cache("delete", entry_key)
 
     def _delete_item_steps(self, item_key: str) -> Steps[None]:
-        yield from super()._delete_item_steps(item_key)
+        # The cache first: if it cannot be told, the item stays and the request fails.
         entry_key = self.cache_key_prefix + item_key
-        yield ops.cache("set", _mark(entry_key), DELETED, _mark_seconds())
-        yield ops.cache("delete", entry_key)
+        yield ops.cache("set", _mark(entry_key), DELETED, _mark_seconds(), required=True)
+        yield ops.cache("delete", entry_key, required=True)
+        yield from super()._delete_item_steps(item_key)
 
-    def delete_items(self, item_keys: Sequence[str]) -> None:
-        super().delete_items(item_keys)
+    def delete_items(self, item_keys: Sequence[str]) -> list[str]:
+        # Every key is marked before DynamoDB deletes any: whatever happens to the batches, no
+        # key that DynamoDB deleted can be served from the cache (one that it did not delete
+        # reads as signed out here too, and a new attempt finds it in the user index).
         entry_keys = [self.cache_key_prefix + item_key for item_key in item_keys]
         if entry_keys:
-            self._perform(ops.cache("set_many", {_mark(key): DELETED for key in entry_keys}, _mark_seconds()))
-            self._perform(ops.cache("delete_many", entry_keys))
+            try:
+                self._perform(ops.cache("set_many", {_mark(key): DELETED for key in entry_keys}, _mark_seconds(),
+                                        required=True))
+                self._perform(ops.cache("delete_many", entry_keys, required=True))
+            except SessionCacheFailure as exc:
+                raise RevocationIncomplete(
+                    f"Signed out none of {len(item_keys)} sessions: {exc}", deleted=[], remaining=list(item_keys),
+                    cause=exc,
+                ) from exc
+        return super().delete_items(item_keys)
 
     def _entry(self) -> tuple[str, Any, int] | None:
         """The cache entry for what DynamoDB holds for this session: key, value, timeout."""
@@ -155,8 +194,16 @@ class SessionStore(DynamoDBStore):
             return self._cache_failed(op)
 
     def _cache_failed(self, op: ops.CacheOp) -> None:
-        """Log exactly as Django's cached_db does; the read then misses, the write is skipped."""
+        """Log exactly as Django's cached_db does; the read then misses, the write is skipped.
+        A required call (a deletion's) raises instead."""
         django_logger.exception("%s (%s)", op.failure, self._cache)
+        if op.required:
+            raise SessionCacheFailure(
+                f"the session cache {settings.SESSION_CACHE_ALIAS!r} ({type(self._cache).__name__}) could not "
+                f"be told of the deletion ({op.method} failed; see the log line above), so the session was "
+                "NOT signed out: it stays as it was in DynamoDB and in the cache. Try again once the cache "
+                "answers."
+            ) from sys.exc_info()[1]
 
     @classmethod
     def clear_expired(cls) -> None:

@@ -30,13 +30,11 @@ from django.contrib.sessions.backends.base import (
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from pynamo_sessions import aio, calls, conf, keys, models, ops, transport
-from pynamo_sessions.exceptions import DYNAMODB_ERRORS, SessionConflict, SessionStorageError, SessionTooLarge
+from pynamo_sessions import aio, calls, conf, deletion, keys, models, ops, transport
+from pynamo_sessions.exceptions import MalformedItem, SessionConflict, SessionStorageError, SessionTooLarge
 from pynamo_sessions.ops import Steps, T
 
 logger = logging.getLogger("pynamo_sessions")
-BATCH_SIZE = 25  # keys per BatchWriteItem, DynamoDB's limit
-PARALLEL_BATCHES = 4
 
 
 class Stored(NamedTuple):
@@ -135,32 +133,48 @@ class SessionStore(SessionBase):
     async def adelete_item(self, item_key: str) -> None:
         await self._arun(lambda: self._delete_item_steps(item_key))
 
-    def delete_items(self, item_keys: Sequence[str]) -> None:
+    def delete_items(self, item_keys: Sequence[str]) -> list[str]:
         """Delete many sessions by item key (signing a user out everywhere): BatchWriteItem, 25
-        keys a call (DynamoDB's limit), a few calls at once. Unconditional, as every delete."""
-        snapshot = conf.current()
-        model = models.bound_model()
+        keys a call, a few calls at once, unconditional as every delete. What DynamoDB leaves
+        unprocessed is resent with backoff for a bounded time (``pynamo_sessions.deletion``);
+        returns the keys deleted, or raises ``RevocationIncomplete``, which lists both the
+        deleted and the remaining ones."""
+        plan = deletion.BatchDeletion(item_keys, now=time.monotonic())
+        pool = None
+        try:
+            while chunks := plan.next_round():
+                if len(chunks) == 1:
+                    self._delete_chunks(plan, chunks, map)
+                else:
+                    if pool is None:
+                        from concurrent.futures import ThreadPoolExecutor  # rare: not paid at start-up
 
-        def delete(chunk: Sequence[str]) -> None:
-            attempt = calls.begin("BatchWriteItem", snapshot)
+                        pool = ThreadPoolExecutor(max_workers=deletion.PARALLEL_BATCHES,
+                                                  thread_name_prefix="pynamo_sessions-delete")
+                    self._delete_chunks(plan, chunks, pool.map)
+                pause = plan.pause(time.monotonic())
+                if pause is None:
+                    break
+                time.sleep(pause)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        plan.raise_if_incomplete()
+        return plan.deleted
+
+    @staticmethod
+    def _delete_chunks(plan: deletion.BatchDeletion, chunks: list[list[str]], mapper: Callable[..., Any]) -> None:
+        def send(chunk: list[str]) -> tuple[list[str], list[str] | None, BaseException | None]:
             try:
-                with model.batch_write() as batch:
-                    for item_key in chunk:
-                        batch.delete(model(item_key))
-            except DYNAMODB_ERRORS as exc:
-                raise attempt.failed(exc) from exc
-            attempt.answered(ops.OK)
+                return chunk, transport.delete_batch(chunk), None
+            except SessionStorageError as exc:
+                return chunk, None, exc
 
-        chunks = [item_keys[i:i + BATCH_SIZE] for i in range(0, len(item_keys), BATCH_SIZE)]
-        if len(chunks) <= 1:
-            for chunk in chunks:
-                delete(chunk)
-            return
-        from concurrent.futures import ThreadPoolExecutor  # rare: not paid at start-up
-
-        with ThreadPoolExecutor(max_workers=PARALLEL_BATCHES, thread_name_prefix="pynamo_sessions-delete") as pool:
-            for _ in pool.map(delete, chunks):  # raises the first failure
-                pass
+        for chunk, unprocessed, error in mapper(send, chunks):
+            if error is not None:
+                plan.failed(chunk, error)
+            else:
+                plan.answered(chunk, unprocessed or [])
 
     @classmethod
     def clear_expired(cls) -> None:
@@ -339,18 +353,33 @@ class SessionStore(SessionBase):
         outcome = yield ops.Put(item, must_create)
         if outcome == ops.CONDITION_FAILED_OUTCOME:
             if must_create:
-                raise CreateError
+                yield from self._own_create_steps(item)
+                self._remember(Stored(session_key, item.key, item.data, item.expires, created, item.version))
+                return
             base = None if stored is None else self.decode(stored.data)
-            item = yield from self._merge_steps(session_key, base, data, created, snapshot)
+            item = yield from self._merge_steps(session_key, base, data, created, version, snapshot)
         self._remember(Stored(session_key, item.key, item.data, item.expires, created, item.version))
+
+    def _own_create_steps(self, item: models.SessionItem) -> Steps[None]:
+        """A create failed its condition: the key is taken. By another session (CreateError:
+        draw another key), or by this very write, when DynamoDB carried it out but the answer
+        was lost and botocore sent it again: the item then holds exactly what was written
+        (the signed data names its moment), and it is ours. Drawing a new key then would leave
+        it behind, a signed-in session no cookie holds."""
+        current = yield ops.Get(item.key)
+        same_ttl = current is not None and int(current.expires.timestamp()) == int(item.expires.timestamp())  # whole s
+        if current is None or current.data != item.data or not same_ttl:
+            raise CreateError
+        item.version = current.version  # type: ignore[misc]
 
     def _merge_steps(
         self, session_key: str, base: dict[str, Any] | None, ours: dict[str, Any], created: float | None,
-        snapshot: conf.Snapshot,
+        conditioned: int | None, snapshot: conf.Snapshot,
     ) -> Steps[models.SessionItem]:
         """Another request saved this session since it was read (or deleted it): apply the keys
         this request changed to the session as stored now, on its version, a bounded number of
-        rounds. Costs one GetItem and one PutItem a round; the fast path costs nothing."""
+        rounds. Costs one GetItem and one PutItem a round; the fast path costs nothing.
+        ``conditioned`` is the version the write that failed was conditioned on."""
         item_key = self._item_key(session_key, snapshot)
         for round_number in range(1, ops.MERGE_ROUNDS + 1):
             if round_number > 1:
@@ -360,6 +389,15 @@ class SessionStore(SessionBase):
                 # Deleted (logout, revocation, cycle_key) or expired: deletion wins, always.
                 logger.info("Session %s was deleted by another request; not saving it.", keys.redact(session_key))
                 raise UpdateError
+            if current.version == conditioned:
+                # Nobody wrote in between (the version would have moved on), so the condition
+                # failed on the item itself: every further round would fail the same way.
+                raise MalformedItem(
+                    f"Session {keys.redact(session_key)}'s item fails the save's condition although no other "
+                    f"request changed it (its {snapshot.attr_version!r} attribute reads as {conditioned!r}): "
+                    "it was written by another program with values this store cannot condition on. Nothing "
+                    "was written; fix or delete the item.", operation="PutItem")
+            conditioned = current.version
             merged, changed = ops.merge(base, ours, self.decode(current.data))
             logger.debug("Session save conflicted with another request's (round %d); merged keys: %s",
                          round_number, ", ".join(sorted(changed)) or "none")
@@ -371,7 +409,9 @@ class SessionStore(SessionBase):
             outcome = yield ops.Put(item, False, conflict=ops.MERGED)
             if outcome == ops.OK:
                 return item
-        raise SessionConflict(keys.redact(session_key), ops.MERGE_ROUNDS)
+        conflict = SessionConflict(keys.redact(session_key), ops.MERGE_ROUNDS)
+        logger.warning("%s", conflict)
+        raise conflict
 
     def _item(
         self, item_key: str, data: dict[str, Any], expires: datetime, created: float | None,

@@ -48,10 +48,15 @@ class Command(BaseCommand):
                 decoder=SessionStore(), dry_run=dry_run, workers=workers,
                 progress=self._progress if show_progress else None,
             )
+        except importing.ImportInterrupted as exc:
+            last = exc.progress.last_key
+            resume = (f"Every row up to resume point {importing.resume_point(last)} was written: re-run with "
+                      f"--resume-after {importing.resume_point(last)} to go on from there." if last else
+                      "No batch was finished: re-run without --resume-after (what was written is kept).")
+            raise CommandError(f"The import stopped: {exc} {exc.progress.copied:,} sessions copied so far. "
+                               f"{resume}") from exc
         except PynamoSessionsError as exc:
-            raise CommandError(
-                f"{exc} Re-run with --resume-after and the last point printed to skip what was done."
-            ) from exc
+            raise CommandError(str(exc)) from exc
         if verbosity < 1:
             return
         if show_progress:
@@ -59,7 +64,8 @@ class Command(BaseCommand):
         verb = "Would copy" if dry_run else "Copied"
         self.stdout.write(
             f"{verb} {result.copied:,} sessions from {source} in {result.seconds:.1f}s; "
-            f"kept {result.kept_newer:,} already in DynamoDB with the same or a later expiry; "
+            f"kept {result.kept_newer:,} already in DynamoDB with the same or a later expiry and "
+            f"{result.copied_before:,} copied by an earlier run (updated only where still signed in); "
             f"skipped {importing.expired_db_rows():,} expired, {result.invalid_key:,} with keys "
             f"pynamo_sessions does not accept and {result.too_large:,} over 400 KB."
         )
@@ -69,5 +75,6 @@ class Command(BaseCommand):
 
     def _progress(self, progress: importing.Progress) -> None:
         rate = progress.done / progress.seconds if progress.seconds else 0
-        self.stdout.write(f"\r{progress.done:,} sessions done ({rate:,.0f}/s)", ending="")
+        point = f"; resume point {importing.resume_point(progress.last_key)}" if progress.last_key else ""
+        self.stdout.write(f"\r{progress.done:,} sessions done ({rate:,.0f}/s{point})", ending="")
         self.stdout.flush()

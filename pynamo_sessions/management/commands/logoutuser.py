@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pynamo_sessions import users
-from pynamo_sessions.exceptions import PynamoSessionsError
+from pynamo_sessions.exceptions import PynamoSessionsError, RevocationIncomplete
 
 
 class Command(BaseCommand):
@@ -32,6 +32,9 @@ class Command(BaseCommand):
         assert user_id is not None
         try:
             revoked = users.revoke_all(user_id)
+        except RevocationIncomplete as exc:
+            raise CommandError(f"User {user_id} is NOT logged out of every session. {exc} Run the command "
+                               "again to end the rest.") from exc
         except PynamoSessionsError as exc:
             raise CommandError(str(exc)) from exc
         # Sessions can outlive a deleted account, so they are revoked whether or not the user

@@ -1,0 +1,103 @@
+"""Deleting many sessions at once (a user signed out everywhere): the rules, with no I/O.
+
+DynamoDB answers a BatchWriteItem it could only partly carry out with 200 and the requests it
+did not do in ``UnprocessedItems``, typically when the table is throttled. A sign-out that
+stopped there would leave sessions signed in while the page says "signed out", so this plan
+resends what is left with a growing, jittered pause until everything is deleted or the time
+allowed runs out, and always knows which keys DynamoDB did delete and which it did not. The
+driver (``SessionStore.delete_items``) only sends the chunks it is handed:
+
+    plan = BatchDeletion(item_keys, now=time.monotonic())
+    while (chunks := plan.next_round()):
+        for chunk in chunks:
+            plan.answered(chunk, unprocessed=send(chunk))     # or plan.failed(chunk, error)
+        if (pause := plan.pause(time.monotonic())) is None:
+            break
+        time.sleep(pause)
+    plan.raise_if_incomplete()
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+
+from pynamo_sessions.exceptions import RevocationIncomplete, SessionStorageError, SessionThrottled
+
+BATCH_SIZE = 25  # keys per BatchWriteItem, DynamoDB's limit
+PARALLEL_BATCHES = 4
+#: How long a revocation keeps resending what DynamoDB left unprocessed (or throttled) before it
+#: says what it could not do. A page's request waits this long at worst.
+RESEND_DEADLINE = 5.0
+_PAUSE_START = 0.05
+_PAUSE_CAP = 1.0
+
+
+class BatchDeletion:
+    """Which item keys are still to be deleted, which DynamoDB deleted, and what stopped it."""
+
+    def __init__(self, item_keys: Sequence[str], *, now: float, deadline: float | None = None) -> None:
+        self.pending: list[str] = list(dict.fromkeys(item_keys))  # once each, in order
+        self.deleted: list[str] = []
+        self.cause: BaseException | None = None
+        self.rounds = 0
+        self.deadline = RESEND_DEADLINE if deadline is None else deadline
+        self._give_up_at = now + self.deadline
+        self._stopped = False
+
+    @property
+    def done(self) -> bool:
+        return not self.pending
+
+    def next_round(self) -> list[list[str]]:
+        """The chunks to send now (at most PARALLEL_BATCHES of BATCH_SIZE), or [] when there is
+        nothing left to send or the plan has stopped."""
+        if self._stopped or not self.pending:
+            return []
+        self.rounds += 1
+        keys = self.pending[:BATCH_SIZE * PARALLEL_BATCHES]
+        return [keys[i:i + BATCH_SIZE] for i in range(0, len(keys), BATCH_SIZE)]
+
+    def answered(self, chunk: Sequence[str], unprocessed: Iterable[str]) -> None:
+        """DynamoDB answered ``chunk``, leaving ``unprocessed`` (a subset) undone."""
+        left = set(unprocessed)
+        done = [key for key in chunk if key not in left]
+        self.deleted.extend(done)
+        gone = set(done)
+        self.pending = [key for key in self.pending if key not in gone]
+        if left:
+            self.cause = None  # an answer: what stops us now is the deadline, not an error
+
+    def failed(self, chunk: Sequence[str], error: BaseException) -> None:
+        """The call for ``chunk`` failed: its keys stay pending. Throttling is resent like an
+        unprocessed answer; any other error (no answer, the breaker open, a missing table) stops
+        the plan, as resending would only wait for the same error again."""
+        self.cause = error
+        if not (isinstance(error, SessionThrottled) and not error.hot_key):
+            self._stopped = True
+
+    def pause(self, now: float) -> float | None:
+        """Seconds to wait before the next round, or None when there is none to be had: all
+        done, stopped by an error, or out of time."""
+        if self.done or self._stopped:
+            return None
+        pause = random.uniform(0, min(_PAUSE_CAP, _PAUSE_START * 2 ** (self.rounds - 1)))
+        if now + pause >= self._give_up_at:
+            return None
+        return pause
+
+    def raise_if_incomplete(self) -> None:
+        if self.done:
+            return
+        total = len(self.deleted) + len(self.pending)
+        if self.cause is not None:
+            why = str(self.cause)
+        else:
+            why = (f"DynamoDB answered each of {self.rounds} attempts with some deletes left unprocessed "
+                   f"(UnprocessedItems, as it does when the table is throttled) for {self.deadline:g} s")
+        outage = isinstance(self.cause, SessionStorageError) and self.cause.outage
+        raise RevocationIncomplete(
+            f"Signed out {len(self.deleted)} of {total} sessions; {len(self.pending)} are STILL signed in: "
+            f"{why}. Sign them out again to end the rest (a new attempt finds exactly those).",
+            deleted=list(self.deleted), remaining=list(self.pending), cause=self.cause, outage=outage,
+        )

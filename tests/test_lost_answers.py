@@ -1,0 +1,43 @@
+"""A write DynamoDB carried out whose answer never arrived, so botocore sent it again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import SESSION_KEY
+
+from pynamo_sessions import create_table, users
+from pynamo_sessions.backends.dynamodb import SessionStore
+from pynamo_sessions.faultproxy import LOSE_ANSWER, FaultProxy
+from tests.helpers import Via
+
+
+async def test_a_create_whose_answer_was_lost_leaves_no_orphan_signed_in_item(
+    via: Via, proxy: FaultProxy, settings: Any, own_table: str,
+) -> None:
+    settings.DYNAMODB_SESSIONS_TRACK_USERS = True
+    create_table()
+    store = SessionStore()
+    store[SESSION_KEY] = "77"
+    proxy.fail_next(1, LOSE_ANSWER)  # the PutItem is written, its answer lost, botocore resends it
+    await via(store, "save")
+    assert proxy.count("PutItem") == 2
+    [listed] = users.list_sessions("77")  # one device, the one the cookie holds
+    assert listed.key == store.session_key
+    assert SessionStore(store.session_key).load() == {SESSION_KEY: "77"}
+    store["more"] = 1
+    await via(store, "save")  # and its version is known: the next save needs no merge
+    assert proxy.count("PutItem") == 3
+
+
+def test_a_create_that_meets_another_sessions_item_still_draws_a_new_key(proxy: FaultProxy) -> None:
+    taken = SessionStore()
+    taken["a"] = "someone else's"
+    taken.save()
+    store = SessionStore()
+    keys = iter([taken.session_key, "b" * 32])
+    store._get_new_session_key = lambda: next(keys)  # type: ignore[method-assign]
+    store["a"] = "mine"
+    store.save()
+    assert store.session_key == "b" * 32
+    assert SessionStore(taken.session_key).load() == {"a": "someone else's"}
