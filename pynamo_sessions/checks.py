@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core import checks
 from pynamodb.exceptions import DoesNotExist
 
-from pynamo_sessions import aio, conf, models
+from pynamo_sessions import aio, conf, cookie_checks, models
 from pynamo_sessions.exceptions import PynamoSessionsError
 
 # Where the README answers each check: its hint ends by pointing there.
@@ -41,6 +41,7 @@ def register() -> None:
     # checks DynamoDB, not a relational database.
     checks.register(check_table, TAG, deploy=True)
     checks.register(check_cache, TAG, deploy=True)
+    checks.register(cookie_checks.check_session_cookie, TAG, checks.Tags.security, deploy=True)
 
 
 def _error(msg: str, hint: str, id: str) -> checks.Error:

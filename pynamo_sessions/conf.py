@@ -58,10 +58,16 @@ def _optional_url(value: Any) -> str | None:
     return "must be None or an http(s) URL such as 'http://localhost:8000'"
 
 
+# An AWS region's code: a partition prefix, words, a number ("eu-west-1", "us-gov-west-1",
+# "cn-north-1", "eusc-de-east-1"). Catches a name ("Ireland"), a missing dash ("eu-west1"),
+# capitals and a letter l for the digit 1, which botocore would only refuse at the first request.
+_REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
+
+
 def _optional_name(value: Any) -> str | None:
-    if value is None or (isinstance(value, str) and value.strip() == value and value):
+    if value is None or (isinstance(value, str) and _REGION.fullmatch(value)):
         return None
-    return "must be None or a region name such as 'eu-west-1'"
+    return "must be None or an AWS region code such as 'eu-west-1' (lower case, as AWS lists them)"
 
 
 def _table_name(value: Any) -> str | None:

@@ -210,6 +210,14 @@ def is_condition_failure(exc: BaseException) -> bool:
     return response_code(exc) == CONDITION_FAILED
 
 
+def was_resent(exc: BaseException) -> bool:
+    """Whether botocore sent the request more than once before this answer (a lost answer or a
+    retryable error before it): only then can a failed condition have met our own first write."""
+    cause = exc.cause if isinstance(exc, PynamoDBException) else exc
+    attempts = (_full_response(cause).get("ResponseMetadata") or {}).get("RetryAttempts")
+    return isinstance(attempts, int) and attempts > 0
+
+
 def storage_error(operation: str, table: str, exc: BaseException) -> SessionStorageError:
     """Translate a failed DynamoDB call into the error a user can act on."""
     cause: BaseException | None = exc.cause if isinstance(exc, PynamoDBException) else exc

@@ -17,12 +17,15 @@ from collections.abc import Callable, Generator, Mapping
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from pynamo_sessions import calls, conf, models, usage
-from pynamo_sessions.exceptions import is_condition_failure
+from pynamo_sessions.exceptions import is_condition_failure, was_resent
 
 T = TypeVar("T")
 
 OK = "ok"
 CONDITION_FAILED_OUTCOME = "condition_failed"
+#: A failed condition on a request botocore had sent before: the first send may have been
+#: carried out, its answer lost, so the condition may have met this very write.
+RESENT_CONDITION_FAILED = "condition_failed_on_resend"
 
 # The part a call plays in settling a save that conflicted with another request's (reported as
 # ``usage.Call.conflict``): the GetItem that reads the session again ("missing" means it was
@@ -56,7 +59,8 @@ class Get(NamedTuple):
 
 
 class Put(NamedTuple):
-    """PutItem on a condition: answers ``OK`` or ``CONDITION_FAILED_OUTCOME``.
+    """PutItem on a condition: answers ``OK``, ``CONDITION_FAILED_OUTCOME`` or, when botocore had
+    sent it before, ``RESENT_CONDITION_FAILED``.
 
     The item's version attribute adds its own condition (the version it was read at, or none
     for an item that has no version yet) and is incremented on success, by PynamoDB's rule.
@@ -215,7 +219,7 @@ def put_failed(attempt: calls.Attempt, exc: BaseException) -> str:
     if not is_condition_failure(exc):
         raise attempt.failed(exc) from exc
     attempt.answered(CONDITION_FAILED_OUTCOME)
-    return CONDITION_FAILED_OUTCOME
+    return RESENT_CONDITION_FAILED if was_resent(exc) else CONDITION_FAILED_OUTCOME
 
 
 def written(attempt: calls.Attempt, response: Any) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.test import override_settings
 
 from pynamo_sessions import checks, create_table
 from tests.helpers import closed_port_url
@@ -205,3 +206,66 @@ def test_a_per_process_cache_for_the_cached_engine_is_e105_at_deploy(
         [message] = checks.check_cache()
         assert "LocMemCache" in message.msg and "logout or revocation" in message.msg
         assert "shares" in (message.hint or "")
+
+
+# Django's session-cookie deploy warnings, with our app and middleware -------------------------
+
+VANILLA_APPS = ["django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions"]
+VANILLA_MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware"]
+
+
+def _django_session_warnings() -> set[str]:
+    from django.core.checks.security import sessions
+
+    return {m.id for m in sessions.check_session_cookie_secure(None) + sessions.check_session_cookie_httponly(None)}
+
+
+@pytest.mark.parametrize("secure", [True, False])
+@pytest.mark.parametrize("httponly", [True, False])
+@pytest.mark.parametrize("where", ["app and middleware", "app only", "middleware only"])
+def test_check_deploy_warns_of_the_session_cookie_as_django_would(
+    settings: Any, secure: bool, httponly: bool, where: str,
+) -> None:
+    from pynamo_sessions import cookie_checks
+
+    settings.SESSION_COOKIE_SECURE, settings.SESSION_COOKIE_HTTPONLY = secure, httponly
+    with override_settings(INSTALLED_APPS=VANILLA_APPS if "app" in where else VANILLA_APPS[:2],
+                           MIDDLEWARE=VANILLA_MIDDLEWARE if "middleware" in where else []):
+        vanilla = _django_session_warnings()
+    ours_apps = [*VANILLA_APPS[:2], "pynamo_sessions"] if "app" in where else VANILLA_APPS[:2]
+    ours_middleware = ["pynamo_sessions.middleware.SessionMiddleware"] if "middleware" in where else []
+    with override_settings(INSTALLED_APPS=ours_apps, MIDDLEWARE=ours_middleware):
+        assert _django_session_warnings() == set()  # what Django alone says with our Install block
+        ours = cookie_checks.check_session_cookie()
+    assert {m.id.replace("pynamo_sessions.W1", "security.W0") for m in ours} == vanilla
+    django_text = {m.msg.replace("'django.contrib.sessions.middleware.SessionMiddleware'", "'M'")
+                   .replace("'django.contrib.sessions'", "'A'") for m in _vanilla_messages(where, secure, httponly)}
+    assert {m.msg.replace("'pynamo_sessions.middleware.SessionMiddleware'", "'M'").replace("'pynamo_sessions'", "'A'")
+            for m in ours} == django_text
+
+
+def _vanilla_messages(where: str, secure: bool, httponly: bool) -> list[Any]:
+    from django.core.checks.security import sessions
+
+    with override_settings(INSTALLED_APPS=VANILLA_APPS if "app" in where else VANILLA_APPS[:2],
+                           MIDDLEWARE=VANILLA_MIDDLEWARE if "middleware" in where else [],
+                           SESSION_COOKIE_SECURE=secure, SESSION_COOKIE_HTTPONLY=httponly):
+        return sessions.check_session_cookie_secure(None) + sessions.check_session_cookie_httponly(None)
+
+
+def test_no_session_cookie_warning_is_given_twice_beside_djangos_own(settings: Any) -> None:
+    from pynamo_sessions import cookie_checks
+
+    settings.SESSION_COOKIE_SECURE = False
+    assert "django.contrib.sessions" in settings.INSTALLED_APPS  # as during an import
+    assert cookie_checks.check_session_cookie() == []
+    assert "security.W010" in _django_session_warnings()
+
+
+def test_check_deploy_runs_the_session_cookie_warnings(settings: Any) -> None:
+    from django.core import checks as django_checks
+
+    settings.SESSION_COOKIE_SECURE = False
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "django.contrib.sessions"]
+    ids = {m.id for m in django_checks.run_checks(tags=["security"], include_deployment_checks=True)}
+    assert "pynamo_sessions.W112" in ids and "security.W012" not in ids

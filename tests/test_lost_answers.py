@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.contrib.auth import SESSION_KEY
 
 from pynamo_sessions import create_table, users
 from pynamo_sessions.backends.dynamodb import SessionStore
-from pynamo_sessions.faultproxy import LOSE_ANSWER, FaultProxy
+from pynamo_sessions.faultproxy import LOSE_ANSWER, SERVER_ERROR, FaultProxy
 from tests.helpers import Via
 
 
@@ -30,14 +31,17 @@ async def test_a_create_whose_answer_was_lost_leaves_no_orphan_signed_in_item(
     assert proxy.count("PutItem") == 3
 
 
-def test_a_create_that_meets_another_sessions_item_still_draws_a_new_key(proxy: FaultProxy) -> None:
+def test_a_resent_create_that_meets_another_sessions_item_still_draws_a_new_key(proxy: FaultProxy) -> None:
     taken = SessionStore()
     taken["a"] = "someone else's"
     taken.save()
+    proxy.fail_next(1, SERVER_ERROR)  # the create is sent twice: its condition fails on the resend
     store = SessionStore()
-    keys = iter([taken.session_key, "b" * 32])
+    fresh = secrets.token_hex(16)
+    keys = iter([taken.session_key, fresh])
     store._get_new_session_key = lambda: next(keys)  # type: ignore[method-assign]
     store["a"] = "mine"
     store.save()
-    assert store.session_key == "b" * 32
+    assert store.session_key == fresh
     assert SessionStore(taken.session_key).load() == {"a": "someone else's"}
+    assert proxy.count("PutItem") == 4  # the taken key twice, then the fresh one

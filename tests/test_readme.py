@@ -32,7 +32,8 @@ def test_every_error_the_readme_names_is_exported() -> None:
 
 
 def test_every_check_id_is_documented() -> None:
-    source = (Path(pynamo_sessions.__file__).parent / "checks.py").read_text()
+    package = Path(pynamo_sessions.__file__).parent
+    source = (package / "checks.py").read_text() + (package / "cookie_checks.py").read_text()
     ids = set(re.findall(r'"(?:pynamo_sessions\.)?([EWI]\d{3})"', source))
     documented = set(re.findall(r"`pynamo_sessions\.([EWI]\d{3})`", README))
     assert ids == documented

@@ -351,8 +351,10 @@ class SessionStore(SessionBase):
         # revocation), this save must not bring the session back, and Django answers
         # SessionInterrupted; if another request saved it first, the two are merged.
         outcome = yield ops.Put(item, must_create)
-        if outcome == ops.CONDITION_FAILED_OUTCOME:
+        if outcome != ops.OK:
             if must_create:
+                if outcome != ops.RESENT_CONDITION_FAILED:
+                    raise CreateError
                 yield from self._own_create_steps(item)
                 self._remember(Stored(session_key, item.key, item.data, item.expires, created, item.version))
                 return
@@ -361,11 +363,11 @@ class SessionStore(SessionBase):
         self._remember(Stored(session_key, item.key, item.data, item.expires, created, item.version))
 
     def _own_create_steps(self, item: models.SessionItem) -> Steps[None]:
-        """A create failed its condition: the key is taken. By another session (CreateError:
-        draw another key), or by this very write, when DynamoDB carried it out but the answer
-        was lost and botocore sent it again: the item then holds exactly what was written
-        (the signed data names its moment), and it is ours. Drawing a new key then would leave
-        it behind, a signed-in session no cookie holds."""
+        """A create that botocore sent more than once failed its condition: the key is taken. By
+        another session (CreateError: draw another key), or by this very write, when DynamoDB
+        carried out the first send but its answer was lost: the item then holds exactly what
+        was written, and it is ours. Drawing a new key then would leave it behind, a signed-in
+        session no cookie holds. (A create sent once cannot have met itself: CreateError.)"""
         current = yield ops.Get(item.key)
         same_ttl = current is not None and int(current.expires.timestamp()) == int(item.expires.timestamp())  # whole s
         if current is None or current.data != item.data or not same_ttl:
