@@ -78,7 +78,8 @@ class Attempt:
         """The call failed: count it, report and log it, and return the error to raise."""
         table = self.snapshot.table_name
         usage.report(self.operation, table, self.started, "error", snapshot=self.snapshot, conflict=self.conflict)
-        error = storage_error(self.operation, table, exc)
+        snapshot = self.snapshot
+        error = storage_error(self.operation, table, exc, key_attribute=snapshot.attr_id, index=snapshot.user_index)
         logger.error("Session %s failed: %s", self.operation, error)
         _log(self.breaker.record(failed=error.outage), self.snapshot)
         return error

@@ -19,6 +19,7 @@ from pynamo_sessions.exceptions import PynamoSessionsError
 SECTIONS = {
     "E001": "Settings", "E002": "Settings", "W001": "Install", "W002": "Install",
     "W003": "Migrating from the original dynamodb_session.py", "I001": "Async and ASGI",
+    "W004": "Where you're signed in",
     "E101": "Provisioning", "E102": "Provisioning", "E103": "Expiry and TTL", "E104": "A user's sessions",
     "W101": "Expiry and TTL", "W102": "IAM policy", "W103": "Install", "E105": "The cached engine",
 }
@@ -41,6 +42,7 @@ def register() -> None:
     # checks DynamoDB, not a relational database.
     checks.register(check_table, TAG, deploy=True)
     checks.register(check_cache, TAG, deploy=True)
+    checks.register(check_login_url, TAG, checks.Tags.urls)
     checks.register(cookie_checks.check_session_cookie, TAG, checks.Tags.security, deploy=True)
 
 
@@ -118,6 +120,36 @@ def check_cache(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -
         "database cache), or use SESSION_ENGINE = 'pynamo_sessions.backends.dynamodb'.",
         "E105",
     )]
+
+
+def check_login_url(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The sessions page sends anonymous visitors and a signed-out browser to LOGIN_URL: where
+    its URLs are included, that must be a page of the site (a fresh project has none)."""
+    from django.shortcuts import resolve_url
+    from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+
+    try:
+        reverse("pynamo_sessions:sessions")
+    except NoReverseMatch:
+        return []  # the pages are not included
+    try:
+        target = resolve_url(settings.LOGIN_URL)
+    except NoReverseMatch:
+        target = str(settings.LOGIN_URL)
+    if "://" in target or target.startswith("//"):
+        return []  # on another site (a single sign-on service): not ours to resolve
+    try:
+        resolve(target.split("?", 1)[0])
+    except Resolver404:
+        return [_warning(
+            f"The sessions page (pynamo_sessions.urls) sends anonymous visitors and \"sign out this session\" "
+            f"to LOGIN_URL = {settings.LOGIN_URL!r}, which no URL pattern of this site matches: they would get "
+            "a 404.",
+            "Include a login page, e.g. path('accounts/', include('django.contrib.auth.urls')) and a "
+            "registration/login.html template, or set LOGIN_URL to your login page's URL or name.",
+            "W004",
+        )]
+    return []
 
 
 def check_table(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:

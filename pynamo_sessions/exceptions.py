@@ -87,7 +87,14 @@ class SessionThrottled(SessionStorageError):
         self.hot_key = hot_key
 
 
-class SessionTableMissing(SessionStorageError):
+class SessionStoreMisconfigured(SessionStorageError):
+    """The table, its user index or its key is not what the settings describe: a mistake to fix,
+    not an outage. It never counts towards the circuit breaker, never puts a session in degraded
+    mode, and our middleware lets Django answer it as any server error (its debug page with
+    DEBUG = True, the site's 500 page otherwise), never a 503 that promises a retry will help."""
+
+
+class SessionTableMissing(SessionStoreMisconfigured):
     """The configured table does not exist in this region/endpoint."""
 
 
@@ -218,8 +225,14 @@ def was_resent(exc: BaseException) -> bool:
     return isinstance(attempts, int) and attempts > 0
 
 
-def storage_error(operation: str, table: str, exc: BaseException) -> SessionStorageError:
-    """Translate a failed DynamoDB call into the error a user can act on."""
+#: Where every configuration error sends the reader: the check that looks at the table itself.
+CHECK_DEPLOY = "`python manage.py check --deploy` checks the table, its TTL and its index against the settings."
+
+
+def storage_error(operation: str, table: str, exc: BaseException, *, key_attribute: str | None = None,
+                  index: str | None = None) -> SessionStorageError:
+    """Translate a failed DynamoDB call into the error a user can act on. ``key_attribute`` and
+    ``index`` (DYNAMODB_SESSIONS_ATTR_ID and _USER_INDEX) name what a schema error is about."""
     cause: BaseException | None = exc.cause if isinstance(exc, PynamoDBException) else exc
     code = response_code(exc)
     where = f"{operation} on DynamoDB table {table!r}"
@@ -227,10 +240,14 @@ def storage_error(operation: str, table: str, exc: BaseException) -> SessionStor
         return SessionTableMissing(
             f"{where} failed: the table does not exist. Create it with "
             "`python manage.py createsessiontable` or pynamo_sessions.create_table(), or check "
-            "DYNAMODB_SESSIONS_TABLE, DYNAMODB_REGION and DYNAMODB_LOCAL_ENDPOINT.",
+            f"DYNAMODB_SESSIONS_TABLE, DYNAMODB_REGION and DYNAMODB_LOCAL_ENDPOINT. {CHECK_DEPLOY}",
             operation=operation,
             code=code,
         )
+    if code == "ValidationException":
+        misconfigured = _schema_error(where, _message(cause), key_attribute, index)
+        if misconfigured is not None:
+            return SessionStoreMisconfigured(misconfigured, operation=operation, code=code)
     if code in THROTTLING_CODES:
         reasons = throttling_reasons(cause)
         if is_hot_key(reasons):
@@ -280,6 +297,28 @@ def storage_error(operation: str, table: str, exc: BaseException) -> SessionStor
     else:
         hint = f"{type(cause).__name__}: {cause}"
     return SessionStorageError(f"{where} failed: {hint}", operation=operation, code=None)
+
+
+def _message(cause: BaseException | None) -> str:
+    message = ((getattr(cause, "response", None) or {}).get("Error") or {}).get("Message")
+    return message if isinstance(message, str) else ""
+
+
+def _schema_error(where: str, message: str, key_attribute: str | None, index: str | None) -> str | None:
+    """What a ValidationException means when it says the table is not the one the settings
+    describe, or None for any other validation error."""
+    lowered = message.lower()
+    if "index" in lowered and ("specified index" in lowered or "does not have" in lowered):
+        return (f"{where} failed: the table has no index {index or ''!r} ({message}). "
+                "Listing and revoking a user's sessions (DYNAMODB_SESSIONS_TRACK_USERS) need it: run "
+                "`python manage.py createsessiontable`, which adds it, or set DYNAMODB_SESSIONS_USER_INDEX "
+                f"to the index's name. {CHECK_DEPLOY}")
+    if "key" in lowered and ("schema" in lowered or "required keys" in lowered):
+        return (f"{where} failed: the table's key is not DYNAMODB_SESSIONS_ATTR_ID = {key_attribute or 'id'!r} "
+                f"({message}). Set DYNAMODB_SESSIONS_ATTR_ID to the name of the table's partition key (a table "
+                f"from the original snippet's command is keyed on the name it was given), or use another "
+                f"table. {CHECK_DEPLOY}")
+    return None
 
 
 def _status(cause: BaseException | None) -> int:

@@ -27,7 +27,7 @@ from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.http import http_date
 
 from pynamo_sessions import calls
-from pynamo_sessions.exceptions import SessionStorageError, SessionStoreUnavailable
+from pynamo_sessions.exceptions import SessionStorageError, SessionStoreMisconfigured, SessionStoreUnavailable
 from pynamo_sessions.ops import Run
 
 # Enough to tell one browser from another; a hostile header cannot bloat the item.
@@ -79,8 +79,10 @@ class SessionMiddleware(DjangoSessionMiddleware):
         return await self._aprocess_response(request, await get_response(request))
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        """A view (or the auth middleware's lazy user) could not read the session: 503."""
-        if isinstance(exception, SessionStorageError):
+        """A view (or the auth middleware's lazy user) could not read the session: 503. A
+        misconfiguration is no outage: Django answers it as any error (its debug page with
+        DEBUG = True, the site's 500 page otherwise), with no Retry-After to promise a retry helps."""
+        if isinstance(exception, SessionStorageError) and not isinstance(exception, SessionStoreMisconfigured):
             return self.unavailable_response(request, exception)
         return None
 
@@ -136,6 +138,8 @@ class SessionMiddleware(DjangoSessionMiddleware):
             return response
         failure = getattr(session, "load_failure", None)
         if failure is not None and response.status_code == 500:
+            if isinstance(failure, SessionStoreMisconfigured):
+                return response  # Django's answer to the error stands (see process_exception)
             return self.unavailable_response(request, failure)
         degraded = getattr(session, "degraded", False)
         if settings.SESSION_COOKIE_NAME in request.COOKIES and empty and not degraded:
@@ -151,6 +155,8 @@ class SessionMiddleware(DjangoSessionMiddleware):
                 "have logged out in a concurrent request, for example."
             ) from exc
         assert isinstance(exc, SessionStorageError)
+        if isinstance(exc, SessionStoreMisconfigured):
+            raise exc  # Django's answer to an error: the debug page, or the site's 500 page
         return self.unavailable_response(request, exc)
 
     def _finish(

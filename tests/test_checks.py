@@ -269,3 +269,20 @@ def test_check_deploy_runs_the_session_cookie_warnings(settings: Any) -> None:
     settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "django.contrib.sessions"]
     ids = {m.id for m in django_checks.run_checks(tags=["security"], include_deployment_checks=True)}
     assert "pynamo_sessions.W112" in ids and "security.W012" not in ids
+
+
+def test_check_warns_when_the_sessions_page_would_send_visitors_to_a_missing_login_page(settings: Any) -> None:
+    settings.LOGIN_URL = "/accounts/login/"  # Django's default; a fresh project has no such page
+    [warning] = checks.check_login_url()
+    assert warning.id == "pynamo_sessions.W004" and "'/accounts/login/'" in warning.msg
+    assert "django.contrib.auth.urls" in warning.hint
+    settings.LOGIN_URL = "/login-page/"  # one of the test site's URLs
+    assert checks.check_login_url() == []
+    settings.LOGIN_URL = "https://sso.example.com/login"
+    assert checks.check_login_url() == []
+
+
+def test_no_login_warning_without_the_sessions_page(settings: Any) -> None:
+    settings.ROOT_URLCONF = "tests.urls_without_pages"
+    settings.LOGIN_URL = "/accounts/login/"
+    assert checks.check_login_url() == []

@@ -119,3 +119,14 @@ def test_the_command_prints_real_arns_and_the_table_resource(tracked: str) -> No
     with pytest.raises(CommandError, match="12-digit"):
         call_command("sessionpolicy", "--account", "me")
     assert conf.current().table_name == tracked
+
+
+def test_the_command_says_when_it_left_placeholders_in_the_arns(tracked: str, settings: Any) -> None:
+    settings.DYNAMODB_REGION = "eu-west-1"
+    out, err = StringIO(), StringIO()
+    call_command("sessionpolicy", stdout=out, stderr=err)
+    assert ":ACCOUNT:" in json.dumps(json.loads(out.getvalue()))  # still valid JSON on stdout
+    assert "--account (the ARNs say ACCOUNT)" in err.getvalue() and "--region" not in err.getvalue()
+    err = StringIO()
+    call_command("sessionpolicy", "--account", "123456789012", stdout=StringIO(), stderr=err)
+    assert err.getvalue() == ""

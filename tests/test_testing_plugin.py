@@ -35,3 +35,16 @@ def test_run_prints_settings_that_work_as_printed(dynamodb_local: str, settings:
     store.save()
     assert SessionStore(store.session_key).load() == {"a": 1}
     assert re.search(r"export AWS_ACCESS_KEY_ID=\w+ AWS_SECRET_ACCESS_KEY=\w+ AWS_DEFAULT_REGION=", banner)
+
+
+def test_dynamodb_local_is_kept_in_the_user_cache_not_the_project(monkeypatch: Any, tmp_path: Any) -> None:
+    from pynamo_sessions import testing
+
+    monkeypatch.delenv("DYNAMODB_LOCAL_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert testing.cache_dir() == tmp_path / "pynamo_sessions" / "dynamodb-local"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert testing.cache_dir() == tmp_path / ".cache" / "pynamo_sessions" / "dynamodb-local"
+    monkeypatch.setenv("DYNAMODB_LOCAL_DIR", str(tmp_path / "here"))
+    assert testing.cache_dir() == tmp_path / "here"

@@ -17,6 +17,7 @@ from django.test import Client
 from pynamo_sessions import checks, create_table, users
 from pynamo_sessions.backends.dynamodb import SessionStore
 from pynamo_sessions.keys import item_key
+from tests.helpers import count_calls
 
 
 @pytest.fixture
@@ -229,3 +230,25 @@ def test_password_change_logs_out_everywhere_when_opted_in(tracked: str, setting
         assert users.list_sessions(user.pk) == []
     finally:
         post_save.disconnect(sender=User, dispatch_uid="pynamo_sessions.logout_on_password_change")
+
+
+def test_a_session_signed_in_before_tracking_was_on_lists_itself_after_its_next_request(
+    settings: Any, own_table: str,
+) -> None:
+    create_table()
+    before = SessionStore()
+    before[SESSION_KEY] = "12"
+    before.save()  # DYNAMODB_SESSIONS_TRACK_USERS still off: no user id in the item
+    settings.DYNAMODB_SESSIONS_TRACK_USERS = True
+    create_table()  # adds the index
+    assert users.list_sessions("12") == []
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = before.session_key
+    client.get("/read/")  # a read-only request
+    assert [s.key for s in users.list_sessions("12")] == [before.session_key]
+    anonymous = Client()
+    anonymous.get("/increment/")
+    with count_calls() as calls:
+        client.get("/read/")  # listed now: no more writes
+        anonymous.get("/read/")  # and an anonymous session is never written for it
+    assert "PutItem" not in calls

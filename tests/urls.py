@@ -64,6 +64,7 @@ urlpatterns = [
     path("tab/<int:number>/", tab),
     path("aincrement/", aincrement),
     path("aread/", aread),
+    path("login-page/", nothing),  # LOGIN_URL: the sessions page sends anonymous visitors here
     path("account/sessions/", include("pynamo_sessions.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -288,7 +288,19 @@ class SessionStore(SessionBase):
             return {}
         self._remember(Stored(session_key, item.key, item.data, item.expires, getattr(item, "created", None),
                               item.version))
-        return self.decode(item.data)
+        data = self.decode(item.data)
+        if conf.current().track_users and getattr(item, "user_id", None) is None and data:
+            self._join_user_index(data)
+        return data
+
+    def _join_user_index(self, data: dict[str, Any]) -> None:
+        """A signed-in session stored before DYNAMODB_SESSIONS_TRACK_USERS was on has no user id
+        in its item, so the user's list would not show it (not even while viewing it): saving it
+        once, at the end of this request, writes the id. Only signed-in sessions, once each."""
+        from django.contrib.auth import SESSION_KEY  # only with TRACK_USERS: a cold start skips auth
+
+        if data.get(SESSION_KEY) is not None:
+            self.modified = True
 
     def _session_steps(self, no_load: bool) -> Steps[dict[str, Any]]:
         """Django's ``_get_session``, loading through the steps so that async code does not

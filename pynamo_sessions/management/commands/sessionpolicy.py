@@ -33,5 +33,12 @@ class Command(BaseCommand):
         else:
             if account != "ACCOUNT" and not (account.isdigit() and len(account) == 12):
                 raise CommandError(f"--account must be a 12-digit AWS account id; got {account!r}.")
-            document = policy.iam_policy(job, region=region or conf.conf.REGION or "REGION", account=account)
+            region = region or conf.conf.REGION or "REGION"
+            document = policy.iam_policy(job, region=region, account=account)
+            placeholders = [f"--{name} (the ARNs say {value})" for name, value in
+                            (("account", account), ("region", region)) if value in ("ACCOUNT", "REGION")]
+            if placeholders:
+                # On stderr: the policy on stdout stays valid JSON for a pipe or a file.
+                self.stderr.write(f"Placeholders left in the ARNs: give {' and '.join(placeholders)} before "
+                                  "using this policy.")
         self.stdout.write(json.dumps(document, indent=2))
