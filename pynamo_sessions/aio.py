@@ -49,6 +49,19 @@ def enabled() -> bool:
     return mode == "native" or not conf.on_lambda()
 
 
+def transport_in_use() -> str:
+    """Which transport async session calls use in this process, and why, in a few words."""
+    mode = conf.current().async_transport
+    if mode == "thread":
+        return "their sync twins in a thread (DYNAMODB_SESSIONS_ASYNC_TRANSPORT = 'thread')"
+    if not available():
+        return ("their sync twins in a thread: the async extra is not installed "
+                "(pip install 'pynamo-sessions[async]' for native async session calls)")
+    if not enabled():
+        return "their sync twins in a thread on AWS Lambda (DYNAMODB_SESSIONS_ASYNC_TRANSPORT = 'auto')"
+    return "the native async transport (aiobotocore, on each event loop)"
+
+
 def _aio_session() -> Any:
     """One aiobotocore session per process, reading botocore's data files (endpoints, DynamoDB's
     service model) through the sync client's loader, which has already parsed them: each file is

@@ -49,6 +49,10 @@ def _prepare() -> None:
         transport.build_client()
         if checks.served_under_asgi():
             aio.prepare()
+            # Under ASGI, say once at start-up which transport async session calls take: a
+            # `manage.py check` runs without the server, so its I001 cannot see it.
+            native = aio.enabled()
+            (logger.info if native else logger.warning)("Async session calls use %s.", aio.transport_in_use())
     except Exception as exc:  # noqa: BLE001 - checks and the first request report real problems
         logger.debug("Could not build the DynamoDB client in advance: %s", exc)
     lambda_runtime.register_restore_hook()

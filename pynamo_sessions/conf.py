@@ -82,6 +82,12 @@ def _attribute_name(value: Any) -> str | None:
     return "must be a non-empty string of at most 255 bytes"
 
 
+def _template_name(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip() == value and value.endswith((".html", ".txt")):
+        return None
+    return "must be a template name such as 'base.html'"
+
+
 def _boolean(value: Any) -> str | None:
     return None if isinstance(value, bool) else "must be True or False"
 
@@ -293,6 +299,12 @@ class Conf:
     LOGOUT_ON_PASSWORD_CHANGE: Setting[bool] = Setting(
         "DYNAMODB_SESSIONS_LOGOUT_ON_PASSWORD_CHANGE", False, _boolean,
         "With TRACK_USERS, log a user out of every session when their password changes.",
+    )
+    LAYOUT_TEMPLATE: Setting[str] = Setting(
+        "DYNAMODB_SESSIONS_LAYOUT_TEMPLATE", "pynamo_sessions/base.html", _template_name,
+        "The template the sessions page extends: a complete page of its own by default; your "
+        "site's layout (\"base.html\") to show the page inside it, which needs a block named "
+        "content (and title).",
     )
     METRICS_CALLBACK: Setting[Any] = Setting(
         "DYNAMODB_SESSIONS_METRICS_CALLBACK", None, _optional_dotted_path,

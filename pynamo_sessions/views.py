@@ -25,7 +25,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
-from pynamo_sessions import devices, users
+from pynamo_sessions import conf, devices, users
 from pynamo_sessions.exceptions import RevocationIncomplete
 
 logger = logging.getLogger("pynamo_sessions")
@@ -82,6 +82,7 @@ class SessionListView(LoginRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         request = self.request
         context["sessions"], context["total"] = shown_sessions(request.user.pk, users.current_key(request.session))
+        context["layout_template"] = conf.conf.LAYOUT_TEMPLATE
         return context
 
     def confirm(self, notice: str) -> HttpResponse:

@@ -78,7 +78,7 @@ IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/60
 
 @pytest.fixture(scope="module")
 def phone() -> Iterator[webdriver.Chrome]:
-    driver = chromium(f"--user-agent={IPHONE}")
+    driver = chromium(f"--user-agent={IPHONE}", "--window-size=390,844")  # a phone's width
     yield driver
     driver.quit()
 
@@ -164,6 +164,14 @@ def test_the_demo_in_a_real_browser(demo_site: str, browser: webdriver.Chrome, r
     assert stored(raw, login_cookie["value"]) is None
 
 
+SCREENSHOTS = ROOT / "docs"
+
+
+def row_display(browser: webdriver.Chrome) -> str:
+    return str(browser.execute_script(
+        "return getComputedStyle(document.querySelector('.pynamo-sessions-table tbody tr')).display;"))
+
+
 def sign_in(browser: webdriver.Chrome, site: str, name: str) -> None:
     browser.get(site)
     browser.find_element(By.ID, "name").send_keys(name)
@@ -179,11 +187,18 @@ def test_where_youre_signed_in_across_two_browsers(
     browser.find_element(By.ID, "sessions-link").click()
     WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".pynamo-sessions-table"))
     rows = browser.find_elements(By.CSS_SELECTOR, ".pynamo-sessions-table tbody tr")
-    devices = sorted(row.find_element(By.TAG_NAME, "th").text for row in rows)
-    assert devices == ["HeadlessChrome on Linux (this session)", "Safari on iPhone"]
-    screenshot = os.environ.get("PYNAMO_SESSIONS_SCREENSHOT")
-    if screenshot:  # how the README's picture is made: see README, "Where you're signed in"
-        browser.save_screenshot(screenshot)
+    devices = sorted(row.find_element(By.TAG_NAME, "th").text.splitlines()[0] for row in rows)
+    assert devices == ["HeadlessChrome on Linux this session", "Safari on iPhone"]
+    # In the demo's own layout (DYNAMODB_SESSIONS_LAYOUT_TEMPLATE), with the page's own styles.
+    assert browser.find_elements(By.CSS_SELECTOR, "header a[href='/']")
+    assert row_display(browser) == "table-row"
+    # The README's pictures are taken here, at desktop and phone width, so they cannot go stale.
+    browser.save_screenshot(str(SCREENSHOTS / "sessions-page.png"))
+    phone.find_element(By.ID, "sessions-link").click()
+    WebDriverWait(phone, 15).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".pynamo-sessions-table"))
+    assert row_display(phone) == "block"  # a card per session on a phone, no sideways scrolling
+    assert phone.execute_script("return document.documentElement.scrollWidth <= window.innerWidth;")
+    phone.save_screenshot(str(SCREENSHOTS / "sessions-page-phone.png"))
 
     # Sign the phone out from the laptop: the page confirms, and lists the laptop alone.
     [other] = [row for row in rows if row.get_attribute("aria-current") is None]

@@ -74,3 +74,42 @@ def test_placeholder_credentials_only_for_this_machine(
 
 def test_real_credentials_are_never_replaced(settings: Any) -> None:
     assert models.bound_model().Meta.aws_access_key_id is None  # the suite's own keys are in the environment
+
+
+def test_the_demo_reports_a_busy_port_before_starting_anything() -> None:
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([sys.executable, "demo/run.py", "--port", str(port)], cwd=root,
+                                capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert f"Port {port} is already in use" in result.stderr and "DEMO_PORT=" in result.stderr
+    assert "DynamoDB Local" not in result.stdout  # nothing was started
+
+
+@pytest.mark.parametrize("extra", [True, False])
+def test_a_process_that_serves_asgi_says_which_transport_async_calls_use(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, extra: bool,
+) -> None:
+    import logging
+
+    from pynamo_sessions import aio, apps
+
+    monkeypatch.setattr(aio, "available", lambda: extra)
+    monkeypatch.setattr(aio, "prepare", lambda: None)
+    settings.ASGI_APPLICATION = "myproject.asgi.application"
+    with caplog.at_level(logging.INFO, logger="pynamo_sessions"):
+        apps._prepare()
+    [line] = [r for r in caplog.records if r.getMessage().startswith("Async session calls use")]
+    if extra:
+        assert line.levelno == logging.INFO and "native async transport" in line.getMessage()
+    else:
+        assert line.levelno == logging.WARNING and "pip install 'pynamo-sessions[async]'" in line.getMessage()
+    assert aio.transport_in_use() in line.getMessage()

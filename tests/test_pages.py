@@ -65,9 +65,9 @@ def test_the_page_lists_each_device_most_recent_first_and_marks_this_one(tracked
     page = laptop.get(PAGE, HTTP_USER_AGENT=FIREFOX).content.decode()
     assert "2 live sessions" in page
     assert page.index("Safari on iPhone") < page.index("Firefox on Linux")  # the iPhone was used last
-    assert "Firefox on Linux <strong>(this session)</strong>" in page
+    assert 'Firefox on Linux</span> <strong class="pynamo-sessions-this">this session</strong>' in page
     assert "127.0.0.1" in page and "just now" in page
-    assert '<button type="submit" aria-label="Sign out Safari on iPhone">' in page
+    assert 'aria-label="Sign out Safari on iPhone">' in page
     for session in users.list_sessions(alice.pk):
         assert session.key not in page  # only one-way refs reach the HTML
         assert f"/account/sessions/{session.ref}/revoke/" in page
@@ -192,7 +192,7 @@ def test_without_client_tracking_the_page_shows_what_it_has(tracked: str, alice:
     settings.DYNAMODB_SESSIONS_TRACK_CLIENT = False
     laptop = signed_in(alice, FIREFOX)
     page = laptop.get(PAGE).content.decode()
-    assert "Unknown device <strong>(this session)</strong>" in page
+    assert 'Unknown device</span> <strong class="pynamo-sessions-this">this session</strong>' in page
     assert "Firefox" not in page and "127.0.0.1" not in page
 
 
@@ -288,13 +288,34 @@ def test_the_page_works_on_a_project_without_a_base_template(tracked: str, alice
     assert html.lstrip().startswith("<!doctype html>") and "Firefox on Linux" in html and "</html>" in html
 
 
-def test_the_page_takes_the_sites_layout_one_template_away(tracked: str, alice: User, settings: Any) -> None:
+def test_the_page_takes_the_sites_layout_with_one_setting(tracked: str, alice: User, settings: Any) -> None:
     from pathlib import Path
 
-    here = Path(__file__).parent
-    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [here / "templates_site", here / "templates"]}]
+    # A fresh project's TEMPLATES (no DIRS of its own) but for the folder holding its layout,
+    # found by any loader: the order of INSTALLED_APPS does not matter.
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [Path(__file__).parent / "templates"]}]
+    settings.DYNAMODB_SESSIONS_LAYOUT_TEMPLATE = "base.html"
     html = signed_in(alice, FIREFOX).get(PAGE).content.decode()
-    assert '<main><div class="site-layout">' in html and "Firefox on Linux" in html
+    assert html.startswith('<!doctype html>\n<html lang="en"><head><title>Where you') and "<main>" in html
+    assert "Firefox on Linux" in html and ".pynamo-sessions {" in html  # the page brings its styles along
+
+
+def test_two_sessions_of_one_browser_are_told_apart(tracked: str, alice: User) -> None:
+    first = signed_in(alice, FIREFOX)
+    signed_in(alice, FIREFOX)  # the same browser again: another profile, a private window
+    html = first.get(PAGE).content.decode()
+    short = [s.ref[:6] for s in users.list_sessions(alice.pk)]
+    assert len(set(short)) == 2 and all(f"Session {ref}" in html for ref in short)
+
+
+def test_a_layout_setting_that_is_no_template_name_is_refused(settings: Any) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from pynamo_sessions import conf
+
+    settings.DYNAMODB_SESSIONS_LAYOUT_TEMPLATE = "base"
+    with pytest.raises(ImproperlyConfigured, match="DYNAMODB_SESSIONS_LAYOUT_TEMPLATE must be a template name"):
+        conf.current()
 
 
 def test_the_pages_keep_addresses_and_devices_out_of_shared_caches(tracked: str, alice: User) -> None:
