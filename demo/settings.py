@@ -15,7 +15,8 @@ DATABASES = {"default": {
     "ENGINE": "django.db.backends.sqlite3",
     "NAME": os.environ.get("DEMO_DATABASE", str(Path(__file__).resolve().parent.parent / ".cache" / "demo.sqlite3")),
 }}
-INSTALLED_APPS = ["pynamo_sessions", "django.contrib.auth", "django.contrib.contenttypes", "demo"]
+INSTALLED_APPS = ["pynamo_sessions", "django.contrib.auth", "django.contrib.contenttypes", "django.contrib.messages",
+                  "demo"]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "pynamo_sessions.middleware.SessionMiddleware",
@@ -23,6 +24,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 LOGIN_URL = "home"
@@ -31,7 +33,8 @@ ROOT_URLCONF = "demo.urls"
 TEMPLATES = [{
     "BACKEND": "django.template.backends.django.DjangoTemplates",
     "APP_DIRS": True,
-    "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    "OPTIONS": {"context_processors": ["django.template.context_processors.request",
+                                       "django.contrib.messages.context_processors.messages"]},
 }]
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -14,6 +14,9 @@ from django.utils.crypto import salted_hmac
 # custom backends being migrated, far below DynamoDB's 2,048-byte key limit.
 VALID_SESSION_KEY = re.compile(r"[a-z0-9]{8,64}")
 _HMAC_SALT = "pynamo_sessions.keys.item_key"
+#: Where a revocation leaves word that a session was signed out from elsewhere, by its item key.
+#: ':' never appears in a key a cookie may carry, so no cookie can name one of these items.
+SIGNED_OUT_PREFIX = "pynamo_sessions:signed-out:"
 
 
 def is_valid(session_key: object) -> bool:

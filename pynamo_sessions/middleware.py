@@ -66,6 +66,10 @@ class SessionMiddleware(DjangoSessionMiddleware):
         super().__init__(get_response)
         self.async_mode = iscoroutinefunction(get_response)
 
+    def process_request(self, request: HttpRequest) -> None:
+        super().process_request(request)
+        request.session.on_signed_out_elsewhere = lambda: signed_out_elsewhere(request)  # type: ignore[attr-defined]
+
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
@@ -198,6 +202,19 @@ class SessionMiddleware(DjangoSessionMiddleware):
         response["Retry-After"] = str(retry_after(error))
         add_never_cache_headers(response)
         return response
+
+
+def signed_out_elsewhere(request: HttpRequest) -> None:
+    """Tell the user, with Django's messages framework where the site uses it, that this browser
+    was signed out from another one (or by staff): shown on this page or the next that lists
+    messages. Without the framework, nothing: the page simply shows a signed-out visitor."""
+    if getattr(request, "_messages", None) is None:  # no MessageMiddleware (or not yet)
+        return
+    from django.contrib import messages
+    from django.utils.translation import gettext
+
+    messages.warning(request, gettext("This browser was signed out from elsewhere: from another of your devices, or by "
+                                      "the site."))
 
 
 def _cookie_lifetime(at_browser_close: bool, age: int) -> tuple[int | None, str | None]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import import_module
 from typing import Any
 
@@ -171,6 +171,28 @@ def end(user_id: Any, key: str, *, by: Any = None) -> None:
     own (``find``, ``list_sessions``): no second query."""
     _engine().delete_item(key)
     logger.info("%s signed out session %s of user %s.", _who(by), reference(key), user_id)
+    _leave_notices([key])
+
+
+#: How long a revoked browser can still be told, on its next request, that it was signed out.
+NOTICE_SECONDS = 14 * 24 * 3600
+
+
+def _leave_notices(item_keys: list[str]) -> None:
+    """Leave word under each revoked session's key that it was signed out from elsewhere, for
+    the browser's next request to show (``SessionStore.on_signed_out_elsewhere``). A courtesy,
+    not a guarantee: the sessions are already deleted, so a failure here is logged, not raised."""
+    if not item_keys:
+        return
+    model = models.bound_model()
+    until = datetime.now(UTC) + timedelta(seconds=min(NOTICE_SECONDS, settings.SESSION_COOKIE_AGE))
+    try:
+        with model.batch_write() as batch:
+            for key in item_keys:
+                batch.save(model(keys.SIGNED_OUT_PREFIX + key, data="", expires=until))
+    except DYNAMODB_ERRORS as exc:
+        logger.warning("Could not leave the signed-out notice of %d revoked session%s (%s); they are signed out "
+                       "all the same.", len(item_keys), "" if len(item_keys) == 1 else "s", exc)
 
 
 def revoke_all(user_id: Any, *, keep: SessionBase | None = None, by: Any = None, limit: int | None = None) -> int:
@@ -187,12 +209,15 @@ def revoke_all(user_id: Any, *, keep: SessionBase | None = None, by: Any = None,
     doomed = [key for key in found if key != spared][:limit]
     but = " (all but the current one)" if spared else ""
     try:
-        revoked = len(_engine().delete_items(doomed)) if doomed else 0
+        deleted = _engine().delete_items(doomed) if doomed else []
     except RevocationIncomplete as exc:
+        _leave_notices(exc.deleted)
         logger.error("%s could not sign out every session of user %s%s: %d signed out, %d still signed in. "
                      "Cause: %s", _who(by), user_id, but, len(exc.deleted), len(exc.remaining),
                      _cause(exc))
         raise
+    _leave_notices(deleted)
+    revoked = len(deleted)
     logger.info("%s signed out %d session%s of user %s%s.", _who(by), revoked, "" if revoked == 1 else "s",
                 user_id, but)
     return revoked

@@ -213,5 +213,9 @@ def test_where_youre_signed_in_across_two_browsers(
     # The phone's next request is logged out; the laptop stays signed in.
     phone.get(demo_site)
     assert not phone.find_elements(By.ID, "user") and phone.find_elements(By.ID, "name")
+    # and says why, once.
+    assert "signed out from elsewhere" in phone.find_element(By.CSS_SELECTOR, ".messages").text
+    phone.get(demo_site)
+    assert not phone.find_elements(By.CSS_SELECTOR, ".messages")
     browser.get(demo_site)
     assert text(browser, "user") == "Grace"

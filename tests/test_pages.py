@@ -326,3 +326,30 @@ def test_the_pages_keep_addresses_and_devices_out_of_shared_caches(tracked: str,
                  client.get(f"{PAGE}staff/user/{alice.pk}/")):
         assert page.status_code == 200
         assert "private" in page["Cache-Control"] and "no-store" in page["Cache-Control"]
+
+
+@pytest.mark.parametrize("engine", ["pynamo_sessions.backends.dynamodb", "pynamo_sessions.backends.cached_dynamodb"])
+def test_a_browser_signed_out_from_elsewhere_is_told_so_on_its_next_page(
+    tracked: str, alice: User, settings: Any, engine: str,
+) -> None:
+    settings.SESSION_ENGINE = engine
+    laptop, phone = signed_in(alice, FIREFOX), signed_in(alice, IPHONE)
+    assert laptop.post(f"{PAGE}revoke-others/").status_code == 200
+    told = phone.get("/messages/").json()
+    assert told["user"] == "AnonymousUser"
+    assert told["messages"] == ["This browser was signed out from elsewhere: from another of your devices, or by "
+                                "the site."]
+    assert phone.get("/messages/").json()["messages"] == []  # once
+    # A browser that signed itself out, or whose session expired, is told nothing.
+    laptop.post("/logout/")
+    assert laptop.get("/messages/").json()["messages"] == []
+
+
+def test_a_cookie_of_an_unknown_session_costs_one_read_without_user_tracking(settings: Any) -> None:
+    from tests.helpers import count_calls
+
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = "z" * 32
+    with count_calls() as calls:
+        client.get("/messages/")
+    assert calls == {"GetItem": 1}

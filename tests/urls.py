@@ -27,6 +27,13 @@ def logout(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
 
 
+def shown_messages(request: HttpRequest) -> JsonResponse:
+    from django.contrib.messages import get_messages
+
+    user = str(request.user)  # reads the session first, as a page that greets its user does
+    return JsonResponse({"messages": [str(m) for m in get_messages(request)], "user": user})
+
+
 def nothing(request: HttpRequest) -> HttpResponse:
     return HttpResponse("no session access")
 
@@ -60,6 +67,7 @@ urlpatterns = [
     path("login/", login),
     path("logout/", logout),
     path("nothing/", nothing),
+    path("messages/", shown_messages),
     path("whoami/", whoami),
     path("tab/<int:number>/", tab),
     path("aincrement/", aincrement),

@@ -95,7 +95,9 @@ class SessionStore(DynamoDBStore):
             entry_key = self._cache_key(session_key)
             found = (yield ops.cache("get_many", [entry_key, _mark(entry_key)])) or {}
             if found.get(_mark(entry_key)) == DELETED:
-                # Logged out or revoked: an unknown key, without asking DynamoDB.
+                # Logged out or revoked: an unknown key, without asking DynamoDB (but whether
+                # it was revoked, with users tracked and someone to tell).
+                yield from self._signed_out_elsewhere_steps(session_key)
                 self._session_key = None
                 self._lifetime_start = None
                 return {}

@@ -281,6 +281,8 @@ class SessionStore(SessionBase):
         session_key = self.session_key
         item = None if session_key is None else (yield from self._fetch_steps(session_key))
         if item is None or session_key is None:
+            if session_key is not None:
+                yield from self._signed_out_elsewhere_steps(session_key)
             # An unknown, expired or deleted key is never adopted: the next save creates a
             # session under a fresh key (no session fixation), with a lifetime of its own.
             self._session_key = None
@@ -301,6 +303,21 @@ class SessionStore(SessionBase):
 
         if data.get(SESSION_KEY) is not None:
             self.modified = True
+
+    #: Called (without arguments) when this request's session turns out to have been signed out
+    #: from another browser or by staff: our middleware sets it to add a message for the user.
+    on_signed_out_elsewhere: Callable[[], None] | None = None
+
+    def _signed_out_elsewhere_steps(self, session_key: str) -> Steps[None]:
+        """Whether the cookie's session was revoked (users.end, revoke_all), not merely expired
+        or unknown: a revocation leaves a small notice item, read here only for a cookie whose
+        session is gone, and only when users are tracked (only then are there revocations)."""
+        snapshot = conf.current()
+        if not snapshot.track_users or self.on_signed_out_elsewhere is None:
+            return
+        notice = yield ops.Get(keys.SIGNED_OUT_PREFIX + keys.item_key(session_key, hashed=snapshot.hash_keys))
+        if notice is not None and alive(notice.expires, None, snapshot):
+            self.on_signed_out_elsewhere()
 
     def _session_steps(self, no_load: bool) -> Steps[dict[str, Any]]:
         """Django's ``_get_session``, loading through the steps so that async code does not
