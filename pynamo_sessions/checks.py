@@ -19,7 +19,7 @@ from pynamo_sessions.exceptions import PynamoSessionsError
 SECTIONS = {
     "E001": "Settings", "E002": "Settings", "W001": "Install", "W002": "Install",
     "W003": "Migrating from the original dynamodb_session.py", "I001": "Async and ASGI",
-    "W004": "Where you're signed in",
+    "W004": "Where you're signed in", "W005": "Settings",
     "E101": "Provisioning", "E102": "Provisioning", "E103": "Expiry and TTL", "E104": "A user's sessions",
     "W101": "Expiry and TTL", "W102": "IAM policy", "W103": "Install", "E105": "The cached engine",
 }
@@ -81,6 +81,15 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
             "otherwise the region comes from ~/.aws/config or fails at the first request.",
             "W002",
         ))
+    unknown = unknown_region(conf.conf.REGION) if not conf.problems() else None
+    if unknown:
+        messages.append(_warning(
+            f"DYNAMODB_REGION = {conf.conf.REGION!r} is not a region botocore knows for DynamoDB "
+            f"(its data lists, for instance, {unknown}).",
+            "Check the spelling against `aws ec2 describe-regions`; a region newer than this botocore "
+            "works once botocore is upgraded.",
+            "W005",
+        ))
     app_env = getattr(settings, "APP_ENV", None)
     if conf.conf.LOCAL_ENDPOINT and app_env is not None and app_env != "local":
         messages.append(_warning(
@@ -98,6 +107,20 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
             id="pynamo_sessions.I001",
         ))
     return messages
+
+
+def unknown_region(region: str | None) -> str | None:
+    """None when ``region`` is unset or one botocore's endpoint data lists for DynamoDB (read
+    offline, from the files botocore ships), else a few regions it does list."""
+    if region is None:
+        return None
+    session = models.botocore_session()
+    known: list[str] = []
+    for partition in session.get_available_partitions():
+        known.extend(session.get_available_regions("dynamodb", partition_name=partition))
+    if region in known:
+        return None
+    return ", ".join(repr(r) for r in sorted(known, key=lambda r: (r[:2] != region[:2], r))[:3])
 
 
 def served_under_asgi() -> bool:

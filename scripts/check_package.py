@@ -74,9 +74,15 @@ def check_contents(sdist: Path, wheel: Path) -> None:
         sys.exit(f"FAILED: the wheel carries more than the package: {sorted(extra)}")
     metadata = zipfile.ZipFile(wheel).read(next(n for n in zipfile.ZipFile(wheel).namelist()
                                                  if n.endswith("METADATA"))).decode()
-    for field in ("License-File: LICENSE", "Project-URL:", "Development Status", "Requires-Dist: aiobotocore"):
+    # No Project-URL until the project is published: a Documentation link to a page that does
+    # not exist would be the first thing a newcomer follows.
+    for field in ("License-File: LICENSE", "Development Status", "Requires-Dist: aiobotocore",
+                  "Description-Content-Type: text/markdown", "## Install"):
         if field not in metadata:
             sys.exit(f"FAILED: the wheel's metadata has no {field!r}")
+    dangling = re.findall(r"\]\((?:#|(?![a-z]+://|mailto:))[^)]*\)", metadata)
+    if dangling or "Project-URL:" in metadata:
+        sys.exit(f"FAILED: the package index description links where the index has nothing: {dangling[:5]}")
     step(f"contents: sdist has its tests' files, wheel has {sorted(tops)}")
 
 

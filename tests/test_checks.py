@@ -286,3 +286,28 @@ def test_no_login_warning_without_the_sessions_page(settings: Any) -> None:
     settings.ROOT_URLCONF = "tests.urls_without_pages"
     settings.LOGIN_URL = "/accounts/login/"
     assert checks.check_login_url() == []
+
+
+@pytest.mark.parametrize(("region", "warned"), [("eu-west-1", False), ("us-gov-west-1", False),
+                                                 ("cn-north-1", False), ("eu-wset-1", True), ("xx-east-9", True)])
+def test_a_region_botocore_does_not_know_is_named_offline(settings: Any, region: str, warned: bool) -> None:
+    settings.DYNAMODB_REGION = region
+    found = [m for m in checks.check_settings() if m.id == "pynamo_sessions.W005"]
+    assert bool(found) is warned
+    if warned:
+        assert repr(region) in found[0].msg and "for instance, '" in found[0].msg
+
+
+def test_the_package_index_description_has_no_link_that_leads_nowhere() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("package_setup", Path(__file__).parent.parent / "setup.py")
+    assert spec and spec.loader
+    setup = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(setup)  # the setup() call runs only as __main__
+    text = setup.index_description(
+        "See [settings](#settings), [the docs](docs/x.md) and [PyPI](https://pypi.org/).\\n"
+        "![The page](docs/sessions-page.png) ![Logo](https://example.com/l.png)")
+    assert text == ("See settings, the docs and [PyPI](https://pypi.org/).\\n"
+                    "*(Picture: The page)* ![Logo](https://example.com/l.png)")

@@ -235,12 +235,13 @@ def test_password_change_logs_out_everywhere_when_opted_in(tracked: str, setting
 def test_a_session_signed_in_before_tracking_was_on_lists_itself_after_its_next_request(
     settings: Any, own_table: str,
 ) -> None:
-    create_table()
+    settings.DYNAMODB_SESSIONS_TRACK_USERS = True
+    create_table()  # with the index, as a site that turns tracking on makes it
+    settings.DYNAMODB_SESSIONS_TRACK_USERS = False
     before = SessionStore()
     before[SESSION_KEY] = "12"
-    before.save()  # DYNAMODB_SESSIONS_TRACK_USERS still off: no user id in the item
+    before.save()  # written while tracking was off: no user id in the item
     settings.DYNAMODB_SESSIONS_TRACK_USERS = True
-    create_table()  # adds the index
     assert users.list_sessions("12") == []
     client = Client()
     client.cookies[settings.SESSION_COOKIE_NAME] = before.session_key

@@ -80,6 +80,10 @@ class SessionStore(SessionBase):
     #: may each touch the session, and each retry would wait out the timeouts once more.
     load_failure: SessionStorageError | None = None
 
+    #: Called (without arguments) when this request's session turns out to have been signed out
+    #: from another browser or by staff: our middleware sets it to add a message for the user.
+    on_signed_out_elsewhere: Callable[[], None] | None = None
+
     def __init__(self, session_key: str | None = None) -> None:
         # The last item read or written (the touch interval compares with it), and where each
         # session key this store has met lives: cycle_key deletes the old key's item after the
@@ -303,10 +307,6 @@ class SessionStore(SessionBase):
 
         if data.get(SESSION_KEY) is not None:
             self.modified = True
-
-    #: Called (without arguments) when this request's session turns out to have been signed out
-    #: from another browser or by staff: our middleware sets it to add a message for the user.
-    on_signed_out_elsewhere: Callable[[], None] | None = None
 
     def _signed_out_elsewhere_steps(self, session_key: str) -> Steps[None]:
         """Whether the cookie's session was revoked (users.end, revoke_all), not merely expired
