@@ -95,7 +95,8 @@ def test_the_sessions_page_works(handler: Handler, kind: str, settings: Any, own
     invoke(handler, kind, "/increment/", cookie=cookie)  # a request that records the device
     page = invoke(handler, kind, "/account/sessions/", cookie=cookie)
     assert page["statusCode"] == 200
-    assert "1 live session" in page["body"] and 'Firefox on Linux</span> <strong class="pynamo-sessions-this">this session</strong>' in page["body"]
+    assert "1 live session" in page["body"]
+    assert 'Firefox on Linux</span> <strong class="pynamo-sessions-this">this session</strong>' in page["body"]
 
 
 # SnapStart ---------------------------------------------------------------------------------
