@@ -21,7 +21,7 @@ def shared_table(dynamodb_local: str) -> Iterator[str]:
     from django.conf import settings
     from django.test.signals import setting_changed
 
-    from pynamo_sessions import provision
+    from pynamo_sessions.operations import provision
 
     # The app's ready() bound a model to the placeholder endpoint of tests/settings.py;
     # announce the real endpoint.

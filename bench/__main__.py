@@ -179,8 +179,8 @@ def _listening(sender: Any, **kwargs: Any) -> None:
 def count_pass(runner: Runner, endpoint: str, samples: int) -> dict[CellKey, tuple[dict[str, float], float]]:
     """Calls and capacity units per request, through a counting proxy."""
     from bench import reference
-    from pynamo_sessions.faultproxy import FaultProxy
-    from pynamo_sessions.usage import dynamodb_call
+    from pynamo_sessions.store.usage import dynamodb_call
+    from pynamo_sessions.testing.faultproxy import FaultProxy
 
     proxy = FaultProxy(endpoint)
     point_at(runner.settings, proxy.start())
@@ -348,7 +348,8 @@ def run_clearsessions(args: argparse.Namespace, endpoint: str) -> dict[str, Any]
     import botocore.session
     from django.conf import settings
 
-    from pynamo_sessions import cleanup, delete_table
+    from pynamo_sessions import delete_table
+    from pynamo_sessions.operations import cleanup
 
     raw = botocore.session.get_session().create_client("dynamodb", region_name="us-east-1", endpoint_url=endpoint)
     rows = []

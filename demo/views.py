@@ -16,7 +16,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from pynamo_sessions import conf, keys, provision
+from pynamo_sessions import conf
+from pynamo_sessions.operations import provision
+from pynamo_sessions.store import keys
 
 PRODUCTS = {"tea": "Green tea", "mug": "Enamel mug", "book": "Pocket notebook", "pen": "Fountain pen"}
 REMEMBER_ME = 30 * 24 * 3600

@@ -24,7 +24,7 @@ from pynamo_sessions.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from pynamo_sessions.provision import TableReport, create_table, delete_table
+    from pynamo_sessions.operations.provision import TableReport, create_table, delete_table
 
 # Provisioning is a deploy script's job, never a request's: its names are imported on first use,
 # so that a web process (a cold start on AWS Lambda above all) does not pay for the module.
@@ -52,7 +52,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _PROVISIONING:
-        from pynamo_sessions import provision
+        from pynamo_sessions.operations import provision
 
         return getattr(provision, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

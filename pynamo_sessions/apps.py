@@ -29,7 +29,7 @@ class PynamoSessionsConfig(AppConfig):
             from django.contrib.auth import get_user_model
             from django.db.models.signals import post_save
 
-            from pynamo_sessions import users
+            from pynamo_sessions.operations import users
 
             post_save.connect(users.logout_on_password_change, sender=get_user_model(),
                               dispatch_uid="pynamo_sessions.logout_on_password_change")
@@ -43,7 +43,9 @@ def _prepare() -> None:
     data files again). On AWS Lambda this is the init phase, the part that SnapStart and
     provisioned concurrency snapshot. A process that serves ASGI also imports aiobotocore now;
     one that serves WSGI never does. No DynamoDB call is made."""
-    from pynamo_sessions import aio, checks, lambda_runtime, transport
+    from pynamo_sessions import checks
+    from pynamo_sessions.operations import lambda_runtime
+    from pynamo_sessions.store import aio, transport
 
     try:
         transport.build_client()

@@ -12,8 +12,10 @@ from django.conf import settings
 from django.core import checks
 from pynamodb.exceptions import DoesNotExist
 
-from pynamo_sessions import aio, conf, cookie_checks, models
+from pynamo_sessions import conf
 from pynamo_sessions.exceptions import PynamoSessionsError
+from pynamo_sessions.store import aio, models
+from pynamo_sessions.web import cookie_checks
 
 # Where the README answers each check: its hint ends by pointing there.
 SECTIONS = {
@@ -132,7 +134,7 @@ def served_under_asgi() -> bool:
 
 def check_cache(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """With --deploy: the cached engine's cache is one that every process shares."""
-    from pynamo_sessions import users
+    from pynamo_sessions.operations import users
 
     reach = users.unreachable_caches()
     if reach is None:
@@ -193,7 +195,7 @@ def check_table(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -
 
 
 def _check_table(snapshot: conf.Snapshot) -> list[checks.CheckMessage]:
-    from pynamo_sessions import provision  # ready() imports this module: keep start-up light
+    from pynamo_sessions.operations import provision  # ready() imports this module: keep start-up light
 
     table = snapshot.table_name
     try:

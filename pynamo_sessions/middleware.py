@@ -26,9 +26,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.http import http_date
 
-from pynamo_sessions import calls
 from pynamo_sessions.exceptions import SessionStorageError, SessionStoreMisconfigured, SessionStoreUnavailable
-from pynamo_sessions.ops import Run
+from pynamo_sessions.store import calls
+from pynamo_sessions.store.ops import Run
 
 # Enough to tell one browser from another; a hostile header cannot bloat the item.
 MAX_USER_AGENT = 256

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from pynamo_sessions import staff, views
+from pynamo_sessions.web import staff, views
 
 app_name = "pynamo_sessions"
 

@@ -8,8 +8,9 @@ from typing import Any
 import botocore.session
 import pytest
 
-from pynamo_sessions import aio, provision
-from pynamo_sessions.faultproxy import FaultProxy
+from pynamo_sessions.operations import provision
+from pynamo_sessions.store import aio
+from pynamo_sessions.testing.faultproxy import FaultProxy
 from tests.helpers import Via, count_calls
 
 

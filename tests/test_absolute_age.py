@@ -147,7 +147,7 @@ def test_a_login_starts_a_new_lifetime(
 
 
 async def test_the_async_path_keeps_the_same_deadline(absolute: int, raw_item: Any) -> None:
-    from pynamo_sessions import aio
+    from pynamo_sessions.store import aio
 
     await aio.connect()
     store = SessionStore()

@@ -16,10 +16,12 @@ from asgiref.sync import async_to_sync
 from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.test import AsyncClient
 
-from pynamo_sessions import SessionStorageError, SessionStoreUnavailable, SessionTooLarge, aio, faultproxy
+from pynamo_sessions import SessionStorageError, SessionStoreUnavailable, SessionTooLarge
 from pynamo_sessions.backends.dynamodb import SessionStore as PlainStore
-from pynamo_sessions.faultproxy import FaultProxy
-from pynamo_sessions.usage import dynamodb_call
+from pynamo_sessions.store import aio
+from pynamo_sessions.store.usage import dynamodb_call
+from pynamo_sessions.testing import faultproxy
+from pynamo_sessions.testing.faultproxy import FaultProxy
 from tests.helpers import Via, count_calls
 from tests.test_hardening import HOSTILE_KEYS
 

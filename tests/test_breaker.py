@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pynamo_sessions.breaker import CLOSED, HALF_OPEN, OPEN, Breaker, BreakerOpen
+from pynamo_sessions.store.breaker import CLOSED, HALF_OPEN, OPEN, Breaker, BreakerOpen
 
 
 class Clock:

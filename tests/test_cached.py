@@ -13,9 +13,11 @@ from django.core.cache import caches
 from django.test import Client
 from pynamodb.signals import post_dynamodb_send
 
-from pynamo_sessions import SessionStorageError, faultproxy, ops
+from pynamo_sessions import SessionStorageError
 from pynamo_sessions.backends.cached_dynamodb import DELETED, KEY_PREFIX, SessionStore
-from pynamo_sessions.faultproxy import FaultProxy
+from pynamo_sessions.store import ops
+from pynamo_sessions.testing import faultproxy
+from pynamo_sessions.testing.faultproxy import FaultProxy
 from tests.helpers import count_calls
 
 ENGINE = "pynamo_sessions.backends.cached_dynamodb"

@@ -175,7 +175,7 @@ def test_deploy_checks_only_run_with_deploy(settings: Any) -> None:
 def test_asgi_without_the_async_extra_is_i001(
     settings: Any, monkeypatch: pytest.MonkeyPatch, extra: bool, asgi: bool, expected: bool,
 ) -> None:
-    from pynamo_sessions import aio
+    from pynamo_sessions.store import aio
 
     monkeypatch.setattr(aio, "available", lambda: extra)
     if asgi:
@@ -226,7 +226,7 @@ def _django_session_warnings() -> set[str]:
 def test_check_deploy_warns_of_the_session_cookie_as_django_would(
     settings: Any, secure: bool, httponly: bool, where: str,
 ) -> None:
-    from pynamo_sessions import cookie_checks
+    from pynamo_sessions.web import cookie_checks
 
     settings.SESSION_COOKIE_SECURE, settings.SESSION_COOKIE_HTTPONLY = secure, httponly
     with override_settings(INSTALLED_APPS=VANILLA_APPS if "app" in where else VANILLA_APPS[:2],
@@ -254,7 +254,7 @@ def _vanilla_messages(where: str, secure: bool, httponly: bool) -> list[Any]:
 
 
 def test_no_session_cookie_warning_is_given_twice_beside_djangos_own(settings: Any) -> None:
-    from pynamo_sessions import cookie_checks
+    from pynamo_sessions.web import cookie_checks
 
     settings.SESSION_COOKIE_SECURE = False
     assert "django.contrib.sessions" in settings.INSTALLED_APPS  # as during an import

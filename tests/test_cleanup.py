@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from pynamo_sessions import cleanup, faultproxy, models
 from pynamo_sessions.backends.dynamodb import SessionStore
-from pynamo_sessions.faultproxy import FaultProxy
-from pynamo_sessions.tally import Tally
+from pynamo_sessions.operations import cleanup
+from pynamo_sessions.operations.tally import Tally
+from pynamo_sessions.store import models
+from pynamo_sessions.testing import faultproxy
+from pynamo_sessions.testing.faultproxy import FaultProxy
 from tests.helpers import count_calls
 
 

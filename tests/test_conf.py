@@ -8,8 +8,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from pynamo_sessions import conf, models
+from pynamo_sessions import conf
 from pynamo_sessions.conf import Conf
+from pynamo_sessions.store import models
 
 
 @pytest.mark.parametrize(

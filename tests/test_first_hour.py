@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from pynamo_sessions import SessionStorageError, models, provision
+from pynamo_sessions import SessionStorageError
 from pynamo_sessions.backends.dynamodb import SessionStore
+from pynamo_sessions.operations import provision
+from pynamo_sessions.store import models
 
 
 @pytest.fixture
@@ -100,7 +102,8 @@ def test_a_process_that_serves_asgi_says_which_transport_async_calls_use(
 ) -> None:
     import logging
 
-    from pynamo_sessions import aio, apps
+    from pynamo_sessions import apps
+    from pynamo_sessions.store import aio
 
     monkeypatch.setattr(aio, "available", lambda: extra)
     monkeypatch.setattr(aio, "prepare", lambda: None)

@@ -15,9 +15,11 @@ import pytest
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import UpdateError
 
-from pynamo_sessions import checks, conf, create_table, models, ops, users
+from pynamo_sessions import checks, conf, create_table
 from pynamo_sessions.backends.dynamodb import SessionStore
 from pynamo_sessions.exceptions import MalformedItem
+from pynamo_sessions.operations import users
+from pynamo_sessions.store import models, ops
 from tests.helpers import Via, count_calls
 
 GOOD_TTL = {"N": "4102444800"}  # 2100-01-01

@@ -13,10 +13,12 @@ import pytest
 from django.contrib.sessions.backends.base import UpdateError
 from django.test import Client, override_settings
 
-from pynamo_sessions import SessionStorageError, SessionThrottled, SessionTooLarge, faultproxy, models, transport
+from pynamo_sessions import SessionStorageError, SessionThrottled, SessionTooLarge
 from pynamo_sessions.backends.dynamodb import SessionStore
-from pynamo_sessions.faultproxy import FaultProxy
-from pynamo_sessions.keys import item_key
+from pynamo_sessions.store import models, transport
+from pynamo_sessions.store.keys import item_key
+from pynamo_sessions.testing import faultproxy
+from pynamo_sessions.testing.faultproxy import FaultProxy
 from tests.helpers import count_calls
 
 HOSTILE_KEYS = [

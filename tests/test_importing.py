@@ -13,9 +13,9 @@ from django.contrib.sessions.models import Session
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from pynamo_sessions import importing
 from pynamo_sessions.backends.dynamodb import SessionStore
-from pynamo_sessions.keys import item_key
+from pynamo_sessions.operations import importing
+from pynamo_sessions.store.keys import item_key
 from tests.helpers import count_calls
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +106,7 @@ def test_the_record_of_an_import_is_no_session_for_any_cookie(raw: Any, settings
 
 
 def test_an_interrupted_import_names_the_last_safe_resume_point(proxy: Any) -> None:
-    from pynamo_sessions.faultproxy import SERVER_ERROR
+    from pynamo_sessions.testing.faultproxy import SERVER_ERROR
 
     live = sorted(make_db_sessions(12))
     written = 0
@@ -181,7 +181,8 @@ def test_keys_we_do_not_accept_are_counted_not_copied() -> None:
 
 
 def test_hashed_keys_and_user_tracking_apply_to_imported_sessions(settings: Any, own_table: str) -> None:
-    from pynamo_sessions import create_table, users
+    from pynamo_sessions import create_table
+    from pynamo_sessions.operations import users
 
     settings.DYNAMODB_SESSIONS_HASH_KEYS = True
     settings.DYNAMODB_SESSIONS_TRACK_USERS = True

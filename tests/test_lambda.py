@@ -15,9 +15,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from bench.coldstart.__main__ import ROOT, site_env
-from pynamo_sessions import calls, create_table, faultproxy, models
-from pynamo_sessions.breaker import CLOSED, OPEN
-from pynamo_sessions.faultproxy import FaultProxy
+from pynamo_sessions import create_table
+from pynamo_sessions.store import calls, models
+from pynamo_sessions.store.breaker import CLOSED, OPEN
+from pynamo_sessions.testing import faultproxy
+from pynamo_sessions.testing.faultproxy import FaultProxy
 from tests.lambda_events import KINDS, Context, event, header, set_cookies
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -106,8 +108,8 @@ def test_a_restored_snapshot_gets_new_connections_a_closed_breaker_and_fresh_ran
 ) -> None:
     import snapshot_restore_py
 
-    from pynamo_sessions import lambda_runtime
     from pynamo_sessions.backends.dynamodb import SessionStore
+    from pynamo_sessions.operations import lambda_runtime
 
     assert lambda_runtime.register_restore_hook()  # as ready() does
     hooks = [hook for hook, _, _ in snapshot_restore_py.get_after_restore() if hook is lambda_runtime.after_restore]
@@ -145,7 +147,7 @@ def test_a_wsgi_init_imports_only_what_requests_use_and_leaves_no_thread(dynamod
     found = json.loads(out.stdout.strip().splitlines()[-1])
     modules = set(found["modules"])
     assert "pynamo_sessions.backends.dynamodb" in modules  # the engine is ready for the first request
-    unused = {"pynamo_sessions.provision", "pynamo_sessions.cleanup", "pynamo_sessions.importing",
-              "pynamo_sessions.users", "aiobotocore", "aiohttp"}
+    unused = {"pynamo_sessions.operations.provision", "pynamo_sessions.operations.cleanup",
+              "pynamo_sessions.operations.importing", "pynamo_sessions.operations.users", "aiobotocore", "aiohttp"}
     assert modules & unused == set()
     assert found["threads"] == ["MainThread"]

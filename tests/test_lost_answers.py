@@ -7,9 +7,10 @@ from typing import Any
 
 from django.contrib.auth import SESSION_KEY
 
-from pynamo_sessions import create_table, users
+from pynamo_sessions import create_table
 from pynamo_sessions.backends.dynamodb import SessionStore
-from pynamo_sessions.faultproxy import LOSE_ANSWER, SERVER_ERROR, FaultProxy
+from pynamo_sessions.operations import users
+from pynamo_sessions.testing.faultproxy import LOSE_ANSWER, SERVER_ERROR, FaultProxy
 from tests.helpers import Via
 
 

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from pynamo_sessions import SessionStoreMisconfigured, calls, create_table
+from pynamo_sessions import SessionStoreMisconfigured, create_table
 from pynamo_sessions.backends.dynamodb import SessionStore
-from pynamo_sessions.breaker import CLOSED
+from pynamo_sessions.store import calls
+from pynamo_sessions.store.breaker import CLOSED
 
 COOKIE = "sessionid"
 

@@ -14,18 +14,12 @@ from django.contrib.sessions.backends.base import UpdateError
 from django.core.exceptions import ImproperlyConfigured
 from django.test import AsyncClient, Client
 
-from pynamo_sessions import (
-    SessionStorageError,
-    SessionStoreUnavailable,
-    SessionTableMissing,
-    calls,
-    conf,
-    faultproxy,
-    models,
-)
+from pynamo_sessions import SessionStorageError, SessionStoreUnavailable, SessionTableMissing, conf
 from pynamo_sessions.backends.dynamodb import SessionStore
-from pynamo_sessions.breaker import CLOSED, OPEN
-from pynamo_sessions.faultproxy import FaultProxy
+from pynamo_sessions.store import calls, models
+from pynamo_sessions.store.breaker import CLOSED, OPEN
+from pynamo_sessions.testing import faultproxy
+from pynamo_sessions.testing.faultproxy import FaultProxy
 from tests.helpers import count_calls
 
 COOKIE = "sessionid"
@@ -206,7 +200,8 @@ def test_table_wide_throttling_still_opens_the_breaker(proxy: FaultProxy, saved:
 
 
 async def test_a_hot_key_on_the_async_path(proxy: FaultProxy, saved: str, settings: Any) -> None:
-    from pynamo_sessions import SessionThrottled, aio
+    from pynamo_sessions import SessionThrottled
+    from pynamo_sessions.store import aio
 
     settings.DYNAMODB_SESSIONS_BREAKER_THRESHOLD = 1
     await aio.connect()
@@ -249,7 +244,7 @@ def test_a_hot_key_never_drains_the_retry_quota_other_sessions_need(proxy: Fault
 
 @pytest.mark.needs_aiobotocore
 async def test_the_async_client_spares_the_quota_too(proxy: FaultProxy) -> None:
-    from pynamo_sessions import aio
+    from pynamo_sessions.store import aio
 
     await aio.connect()
     events = aio.client().meta.events

@@ -11,7 +11,8 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
-from pynamo_sessions import create_table, users
+from pynamo_sessions import create_table
+from pynamo_sessions.operations import users
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,7 @@ def whoami(client: Client) -> str:
 
 def refs(user: User) -> dict[str, str]:
     """Each live session's ref, by the device the page shows."""
-    from pynamo_sessions.devices import describe
+    from pynamo_sessions.web.devices import describe
 
     return {describe(s.user_agent): s.ref for s in users.list_sessions(user.pk)}
 
@@ -126,7 +127,7 @@ def test_the_page_says_when_a_per_process_cache_keeps_a_revoked_session_alive(
 
 def many_sessions(user: User, count: int) -> None:
     """``count`` sessions of ``user``, each with a user agent of its own, written in batches."""
-    from pynamo_sessions import models
+    from pynamo_sessions.store import models
 
     model = models.bound_model()
     now = time.time()
@@ -142,7 +143,7 @@ def many_sessions(user: User, count: int) -> None:
 def test_a_user_with_hundreds_of_sessions_gets_a_bounded_page(
     tracked: str, alice: User, settings: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from pynamo_sessions import devices, views
+    from pynamo_sessions.web import devices, views
     from tests.helpers import count_calls
 
     laptop = signed_in(alice, FIREFOX)

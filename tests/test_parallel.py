@@ -14,9 +14,10 @@ from django.contrib.sessions.backends.base import UpdateError
 from django.test import Client
 from pynamodb.signals import pre_dynamodb_send
 
-from pynamo_sessions import SessionConflict, ops
+from pynamo_sessions import SessionConflict
 from pynamo_sessions.backends.dynamodb import SessionStore as PlainStore
-from pynamo_sessions.usage import Call, dynamodb_call
+from pynamo_sessions.store import ops
+from pynamo_sessions.store.usage import Call, dynamodb_call
 from tests.helpers import Via, count_calls
 
 # The rule ------------------------------------------------------------------------------------

@@ -14,9 +14,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import AsyncClient, Client
 
-from pynamo_sessions import cleanup, conf, create_table, policy, provision
+from pynamo_sessions import conf, create_table
 from pynamo_sessions.backends.dynamodb import SessionStore
-from pynamo_sessions.faultproxy import FaultProxy
+from pynamo_sessions.operations import cleanup, policy, provision
+from pynamo_sessions.testing.faultproxy import FaultProxy
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 

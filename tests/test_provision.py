@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from pynamo_sessions import ProvisioningError, create_table, delete_table
-from pynamo_sessions.provision import ttl_attribute
+from pynamo_sessions.operations.provision import ttl_attribute
 
 
 def test_create_table_enables_ttl_and_is_safe_twice(own_table: str, raw: Any) -> None:

@@ -33,7 +33,7 @@ def test_every_error_the_readme_names_is_exported() -> None:
 
 def test_every_check_id_is_documented() -> None:
     package = Path(pynamo_sessions.__file__).parent
-    source = (package / "checks.py").read_text() + (package / "cookie_checks.py").read_text()
+    source = (package / "checks.py").read_text() + (package / "web" / "cookie_checks.py").read_text()
     ids = set(re.findall(r'"(?:pynamo_sessions\.)?([EWI]\d{3})"', source))
     documented = set(re.findall(r"`pynamo_sessions\.([EWI]\d{3})`", README))
     assert ids == documented

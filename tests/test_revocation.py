@@ -14,10 +14,12 @@ from django.core.cache import caches
 from django.core.management import CommandError, call_command
 from pynamodb.signals import post_dynamodb_send
 
-from pynamo_sessions import create_table, deletion, users
+from pynamo_sessions import create_table
 from pynamo_sessions.backends import cached_dynamodb
 from pynamo_sessions.exceptions import RevocationIncomplete, SessionCacheFailure
-from pynamo_sessions.faultproxy import PASS, THROTTLE, UNPROCESSED, FaultProxy
+from pynamo_sessions.operations import users
+from pynamo_sessions.store import deletion
+from pynamo_sessions.testing.faultproxy import PASS, THROTTLE, UNPROCESSED, FaultProxy
 from tests.brokencache import FlakyCache
 
 USER = "41"

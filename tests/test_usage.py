@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from django.contrib.sessions.backends.base import UpdateError
 
-from pynamo_sessions import SessionStorageError, faultproxy
+from pynamo_sessions import SessionStorageError
 from pynamo_sessions.backends.dynamodb import SessionStore
-from pynamo_sessions.faultproxy import FaultProxy
-from pynamo_sessions.usage import Call, dynamodb_call
+from pynamo_sessions.store.usage import Call, dynamodb_call
+from pynamo_sessions.testing import faultproxy
+from pynamo_sessions.testing.faultproxy import FaultProxy
 from tests.helpers import Via
 
 received: list[Call] = []

@@ -14,9 +14,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from pynamo_sessions import checks, create_table, users
+from pynamo_sessions import checks, create_table
 from pynamo_sessions.backends.dynamodb import SessionStore
-from pynamo_sessions.keys import item_key
+from pynamo_sessions.operations import users
+from pynamo_sessions.store.keys import item_key
 from tests.helpers import count_calls
 
 

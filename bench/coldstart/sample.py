@@ -78,9 +78,9 @@ def main() -> None:
     threads_before = {t.ident for t in threading.enumerate()}
     if os.environ.get("COLD_DEFER_CLIENT"):
         # The alternative measured: no client built at init, so the first request builds it.
-        import pynamo_sessions.transport
+        import pynamo_sessions.store.transport
 
-        pynamo_sessions.transport.build_client = lambda: None
+        pynamo_sessions.store.transport.build_client = lambda: None
 
     module = "bench.coldstart.wsgi_handler" if kind == "wsgi" else "bench.coldstart.asgi_handler"
     handler = __import__(module, fromlist=["handler"]).handler

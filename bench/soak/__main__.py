@@ -31,7 +31,7 @@ from typing import Any
 
 from bench.soak import load
 from bench.soak.load import PAGES, Sample
-from pynamo_sessions import faultproxy
+from pynamo_sessions.testing import faultproxy
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
@@ -64,8 +64,8 @@ class Phases:
 
 
 def run_mode(mode: str, args: argparse.Namespace, endpoint: str) -> dict[str, Any]:
-    from pynamo_sessions.faultproxy import FaultProxy
     from pynamo_sessions.testing import free_port, stop_process, wait_until_up
+    from pynamo_sessions.testing.faultproxy import FaultProxy
 
     proxy = FaultProxy(endpoint)
     proxy_endpoint = proxy.start()

@@ -47,11 +47,12 @@ from django.contrib.sessions.backends.base import UpdateError
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 
-from pynamo_sessions import conf, ops
+from pynamo_sessions import conf
 from pynamo_sessions.backends.dynamodb import SessionStore as DynamoDBStore
 from pynamo_sessions.backends.dynamodb import Stored, alive
 from pynamo_sessions.exceptions import RevocationIncomplete, SessionCacheFailure
-from pynamo_sessions.ops import Steps
+from pynamo_sessions.store import ops
+from pynamo_sessions.store.ops import Steps
 
 # Django's cached_db logs cache failures here, at ERROR, as "Error saving to cache (...)": the
 # alerts a project already has on Django's session logger keep working when it switches to us.

@@ -7,17 +7,16 @@ and one conditional PutItem, a logout one GetItem and one DeleteItem.
 Every rule is written once, in the ``_*_steps`` generators: they yield the DynamoDB (and cache)
 operations they need and decide what the answers mean. ``load``/``save``/... run them through the
 PynamoDB model; ``aload``/``asave``/... through the running loop's async client, without a
-thread hop (see ``pynamo_sessions.aio``).
+thread hop (see ``pynamo_sessions.store.aio``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from asgiref.sync import sync_to_async
@@ -30,9 +29,11 @@ from django.contrib.sessions.backends.base import (
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from pynamo_sessions import aio, calls, conf, deletion, keys, models, ops, transport
+from pynamo_sessions import conf
+from pynamo_sessions.backends.lifetime import AbsoluteLifetime
 from pynamo_sessions.exceptions import MalformedItem, SessionConflict, SessionStorageError, SessionTooLarge
-from pynamo_sessions.ops import Steps, T
+from pynamo_sessions.store import aio, calls, keys, models, ops, transport
+from pynamo_sessions.store.ops import Steps, T
 
 logger = logging.getLogger("pynamo_sessions")
 
@@ -65,7 +66,7 @@ def _aware(value: datetime) -> datetime:
     return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
-class SessionStore(SessionBase):
+class SessionStore(AbsoluteLifetime, SessionBase):
     """A session stored as one DynamoDB item: key, signed data and an epoch-seconds TTL."""
 
     # Set by pynamo_sessions.middleware.ClientInfoMiddleware when the client is tracked.
@@ -140,49 +141,14 @@ class SessionStore(SessionBase):
     def delete_items(self, item_keys: Sequence[str]) -> list[str]:
         """Delete many sessions by item key (signing a user out everywhere): BatchWriteItem, 25
         keys a call, a few calls at once, unconditional as every delete. What DynamoDB leaves
-        unprocessed is resent with backoff for a bounded time (``pynamo_sessions.deletion``);
-        returns the keys deleted, or raises ``RevocationIncomplete``, which lists both the
-        deleted and the remaining ones."""
-        plan = deletion.BatchDeletion(item_keys, now=time.monotonic())
-        pool = None
-        try:
-            while chunks := plan.next_round():
-                if len(chunks) == 1:
-                    self._delete_chunks(plan, chunks, map)
-                else:
-                    if pool is None:
-                        from concurrent.futures import ThreadPoolExecutor  # rare: not paid at start-up
-
-                        pool = ThreadPoolExecutor(max_workers=deletion.PARALLEL_BATCHES,
-                                                  thread_name_prefix="pynamo_sessions-delete")
-                    self._delete_chunks(plan, chunks, pool.map)
-                pause = plan.pause(time.monotonic())
-                if pause is None:
-                    break
-                time.sleep(pause)
-        finally:
-            if pool is not None:
-                pool.shutdown()
-        plan.raise_if_incomplete()
-        return plan.deleted
-
-    @staticmethod
-    def _delete_chunks(plan: deletion.BatchDeletion, chunks: list[list[str]], mapper: Callable[..., Any]) -> None:
-        def send(chunk: list[str]) -> tuple[list[str], list[str] | None, BaseException | None]:
-            try:
-                return chunk, transport.delete_batch(chunk), None
-            except SessionStorageError as exc:
-                return chunk, None, exc
-
-        for chunk, unprocessed, error in mapper(send, chunks):
-            if error is not None:
-                plan.failed(chunk, error)
-            else:
-                plan.answered(chunk, unprocessed or [])
+        unprocessed is resent with backoff for a bounded time (``store.deletion``); returns the
+        keys deleted, or raises ``RevocationIncomplete``, which lists both the deleted and the
+        remaining ones."""
+        return transport.delete_all(item_keys)
 
     @classmethod
     def clear_expired(cls) -> None:
-        from pynamo_sessions import cleanup  # a command's job, never a request's: not imported at start-up
+        from pynamo_sessions.operations import cleanup  # a command's job, never a request's: not imported at start-up
 
         cleanup.clear_expired()
 
@@ -461,63 +427,6 @@ class SessionStore(SessionBase):
         if size > models.ITEM_SIZE_LIMIT:
             raise SessionTooLarge(size, models.ITEM_SIZE_LIMIT)
         return item
-
-    # The absolute lifetime ----------------------------------------------------------------
-
-    def _created(self) -> float | None:
-        """When this session's lifetime started (epoch seconds, to the millisecond), with
-        DYNAMODB_SESSIONS_ABSOLUTE_AGE set: as stored, or now for a session not stored yet.
-
-        The lifetime belongs to the session, not to its key: cycle_key (which Django also calls
-        after a SECRET_KEY rotation and in update_session_auth_hash) carries it over. Only a new
-        session (after a flush, which a login as another user makes) or a login
-        (``start_new_lifetime``, on Django's user_logged_in signal) starts a new one."""
-        if conf.current().absolute_age is None:
-            return None
-        if self._lifetime_start is None:
-            self._lifetime_start = round(time.time(), 3)
-        return self._lifetime_start
-
-    def start_new_lifetime(self) -> None:
-        """Start the absolute lifetime afresh, from now; the next save writes it. Called when a
-        user logs in (see ``pynamo_sessions.apps``)."""
-        self._lifetime_start = None
-        self.modified = True
-
-    def _deadline(self) -> float | None:
-        """The epoch second the session stops being valid, exactly as promised at creation."""
-        age = conf.current().absolute_age
-        created = self._created()
-        return None if age is None or created is None else created + age
-
-    def _cap_age(self, age: int) -> int:
-        deadline = self._deadline()
-        # Rounded up: the cookie may outlive the deadline by under a second (the server refuses
-        # the session then), but never dies before it.
-        return age if deadline is None else min(age, max(0, math.ceil(deadline - time.time())))
-
-    def _cap_date(self, expiry: datetime) -> datetime:
-        deadline = self._deadline()
-        if deadline is None:
-            return expiry
-        # Whole seconds, rounded up, as the TTL attribute stores them: DynamoDB never deletes
-        # the item before the deadline.
-        cap = datetime.fromtimestamp(math.ceil(deadline), UTC)
-        return min(expiry, timezone.make_naive(cap) if timezone.is_naive(expiry) else cap)
-
-    # The cookie's max-age and the stored TTL both stop at the absolute deadline.
-
-    def get_expiry_age(self, **kwargs: Any) -> int:
-        return self._cap_age(super().get_expiry_age(**kwargs))
-
-    async def aget_expiry_age(self, **kwargs: Any) -> int:
-        return self._cap_age(await super().aget_expiry_age(**kwargs))
-
-    def get_expiry_date(self, **kwargs: Any) -> datetime:
-        return self._cap_date(super().get_expiry_date(**kwargs))
-
-    async def aget_expiry_date(self, **kwargs: Any) -> datetime:
-        return self._cap_date(await super().aget_expiry_date(**kwargs))
 
     def _touch_can_wait(
         self, data: dict[str, Any], expires: datetime, snapshot: conf.Snapshot

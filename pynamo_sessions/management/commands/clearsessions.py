@@ -13,8 +13,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from pynamo_sessions import cleanup, conf
+from pynamo_sessions import conf
 from pynamo_sessions.exceptions import PynamoSessionsError
+from pynamo_sessions.operations import cleanup
 
 
 class Command(BaseCommand):

@@ -6,8 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from pynamo_sessions import conf, provision
+from pynamo_sessions import conf
 from pynamo_sessions.exceptions import PynamoSessionsError
+from pynamo_sessions.operations import provision
 
 
 class Command(BaseCommand):

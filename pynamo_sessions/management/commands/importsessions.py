@@ -7,9 +7,9 @@ from typing import Any
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from pynamo_sessions import importing
 from pynamo_sessions.backends.dynamodb import SessionStore
 from pynamo_sessions.exceptions import PynamoSessionsError
+from pynamo_sessions.operations import importing
 
 SOURCES = ("db", "cached_db")
 

@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from pynamo_sessions import users
 from pynamo_sessions.exceptions import PynamoSessionsError, RevocationIncomplete
+from pynamo_sessions.operations import users
 
 
 class Command(BaseCommand):

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from pynamo_sessions import conf, policy
+from pynamo_sessions import conf
+from pynamo_sessions.operations import policy
 
 
 class Command(BaseCommand):

@@ -32,9 +32,10 @@ from django.contrib.auth import SESSION_KEY as AUTH_USER_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
-from pynamo_sessions import conf, keys, models
+from pynamo_sessions import conf
 from pynamo_sessions.exceptions import DYNAMODB_ERRORS, PynamoSessionsError, is_condition_failure, storage_error
-from pynamo_sessions.tally import Tally
+from pynamo_sessions.operations.tally import Tally
+from pynamo_sessions.store import keys, models
 
 Row = tuple[str, str, datetime]  # session key, encoded data, expiry
 RESUME_POINT_LENGTH = 20

@@ -9,8 +9,7 @@ until a ``DYNAMODB_*`` setting changes.
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Generic, NamedTuple, TypeVar, overload
 from urllib.parse import urlsplit
 
@@ -19,20 +18,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from pynamo_sessions.conf import values
+from pynamo_sessions.conf.values import Check
+
 T = TypeVar("T")
 
-# A check returns None when the value is acceptable, else the end of a sentence that says what
-# the value must be ("must be a positive number").
-Check = Callable[[Any], "str | None"]
-
 BILLING_MODES = ("PAY_PER_REQUEST", "PROVISIONED")
-RETRY_MODES = ("standard",)
 ON_UNAVAILABLE_CHOICES = ("raise", "anonymous")
 ASYNC_TRANSPORTS = ("auto", "native", "thread")
 #: The SESSION_ENGINE values that mean "sessions in DynamoDB".
 ENGINES = ("pynamo_sessions.backends.dynamodb", "pynamo_sessions.backends.cached_dynamodb")
 CACHED_ENGINE = ENGINES[1]
-_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 LOOPBACK_HOSTS = frozenset({"localhost", "::1", "[::1]"})
 # The request path's timeouts when they are not set and the endpoint is on this machine
 # (DynamoDB Local in development and in test suites): a JVM on a busy laptop or CI runner
@@ -50,86 +46,6 @@ def on_lambda() -> bool:
 def is_on_this_machine(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     return host in LOOPBACK_HOSTS or host.startswith("127.")
-
-
-def _optional_url(value: Any) -> str | None:
-    if value is None or (isinstance(value, str) and re.match(r"https?://[^\s/]+", value)):
-        return None
-    return "must be None or an http(s) URL such as 'http://localhost:8000'"
-
-
-# An AWS region's code: a partition prefix, words, a number ("eu-west-1", "us-gov-west-1",
-# "cn-north-1", "eusc-de-east-1"). Catches a name ("Ireland"), a missing dash ("eu-west1"),
-# capitals and a letter l for the digit 1, which botocore would only refuse at the first request.
-_REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
-
-
-def _optional_name(value: Any) -> str | None:
-    if value is None or (isinstance(value, str) and _REGION.fullmatch(value)):
-        return None
-    return "must be None or an AWS region code such as 'eu-west-1' (lower case, as AWS lists them)"
-
-
-def _table_name(value: Any) -> str | None:
-    if isinstance(value, str) and _TABLE_NAME.fullmatch(value):
-        return None
-    return "must be 3-255 letters, digits, '_', '-' or '.'"
-
-
-def _attribute_name(value: Any) -> str | None:
-    if isinstance(value, str) and 0 < len(value.encode()) <= 255:
-        return None
-    return "must be a non-empty string of at most 255 bytes"
-
-
-def _template_name(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip() == value and value.endswith((".html", ".txt")):
-        return None
-    return "must be a template name such as 'base.html'"
-
-
-def _boolean(value: Any) -> str | None:
-    return None if isinstance(value, bool) else "must be True or False"
-
-
-def _one_of(choices: tuple[str, ...]) -> Check:
-    def check(value: Any) -> str | None:
-        return None if value in choices else f"must be one of {', '.join(map(repr, choices))}"
-
-    return check
-
-
-def _retry_mode(value: Any) -> str | None:
-    if value == "adaptive":
-        return ("must be 'standard': botocore's 'adaptive' mode has one client-side rate limiter per "
-                "process, which slows every visitor's calls when one session's key is throttled; it is "
-                "no longer offered. Remove the setting")
-    return _one_of(RETRY_MODES)(value)
-
-
-def _positive_int(value: Any) -> str | None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
-    return None if ok else "must be a whole number of at least 1"
-
-
-def _non_negative_int(value: Any) -> str | None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-    return None if ok else "must be a whole number of at least 0"
-
-
-def _positive_seconds(value: Any) -> str | None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-    return None if ok else "must be a positive number of seconds"
-
-
-def _optional_positive_int(value: Any) -> str | None:
-    return None if value is None else _positive_int(value)
-
-
-def _optional_dotted_path(value: Any) -> str | None:
-    if value is None or callable(value) or (isinstance(value, str) and "." in value):
-        return None
-    return "must be None, a callable or a dotted path such as 'myproject.metrics.record'"
 
 
 class Setting(Generic[T]):
@@ -165,150 +81,150 @@ class Conf:
 
     # The six settings of the original dynamodb_session.py snippet, with its meanings.
     LOCAL_ENDPOINT: Setting[str | None] = Setting(
-        "DYNAMODB_LOCAL_ENDPOINT", None, _optional_url,
+        "DYNAMODB_LOCAL_ENDPOINT", None, values.optional_url,
         "URL of a DynamoDB endpoint such as DynamoDB Local; when set, the backend talks to it.",
     )
     REGION: Setting[str | None] = Setting(
-        "DYNAMODB_REGION", None, _optional_name,
+        "DYNAMODB_REGION", None, values.optional_name,
         "AWS region of the table; None uses the standard AWS configuration chain.",
     )
     TABLE: Setting[str] = Setting(
-        "DYNAMODB_SESSIONS_TABLE", "django_sessions", _table_name, "Name of the sessions table."
+        "DYNAMODB_SESSIONS_TABLE", "django_sessions", values.table_name, "Name of the sessions table."
     )
     ATTR_ID: Setting[str] = Setting(
-        "DYNAMODB_SESSIONS_ATTR_ID", "id", _attribute_name,
+        "DYNAMODB_SESSIONS_ATTR_ID", "id", values.attribute_name,
         "Name of the session key attribute (the table's string hash key).",
     )
     ATTR_TTL: Setting[str] = Setting(
-        "DYNAMODB_SESSIONS_ATTR_TTL", "ttl", _attribute_name,
+        "DYNAMODB_SESSIONS_ATTR_TTL", "ttl", values.attribute_name,
         "Name of the expiry attribute (epoch seconds) that the table's TTL is enabled on.",
     )
     ATTR_SESSION_DATA: Setting[str] = Setting(
-        "DYNAMODB_SESSIONS_ATTR_SESSION_DATA", "session_data", _attribute_name,
+        "DYNAMODB_SESSIONS_ATTR_SESSION_DATA", "session_data", values.attribute_name,
         "Name of the attribute holding the signed, encoded session data.",
     )
     # Our own settings.
     CONSISTENT_READ: Setting[bool] = Setting(
-        "DYNAMODB_SESSIONS_CONSISTENT_READ", True, _boolean,
+        "DYNAMODB_SESSIONS_CONSISTENT_READ", True, values.boolean,
         "Strongly consistent reads, so a request sees the write of the one before it. "
         "False halves read cost but a fresh write may not be seen for about a second.",
     )
     BILLING_MODE: Setting[str] = Setting(
-        "DYNAMODB_SESSIONS_BILLING_MODE", "PAY_PER_REQUEST", _one_of(BILLING_MODES),
+        "DYNAMODB_SESSIONS_BILLING_MODE", "PAY_PER_REQUEST", values.one_of(BILLING_MODES),
         "Billing mode used when the table is created: 'PAY_PER_REQUEST' or 'PROVISIONED'.",
     )
     READ_CAPACITY_UNITS: Setting[int] = Setting(
-        "DYNAMODB_SESSIONS_READ_CAPACITY_UNITS", 5, _positive_int,
+        "DYNAMODB_SESSIONS_READ_CAPACITY_UNITS", 5, values.positive_int,
         "Read capacity units when the billing mode is 'PROVISIONED'.",
     )
     WRITE_CAPACITY_UNITS: Setting[int] = Setting(
-        "DYNAMODB_SESSIONS_WRITE_CAPACITY_UNITS", 5, _positive_int,
+        "DYNAMODB_SESSIONS_WRITE_CAPACITY_UNITS", 5, values.positive_int,
         "Write capacity units when the billing mode is 'PROVISIONED'.",
     )
     CONNECT_TIMEOUT: Setting[float] = Setting(
-        "DYNAMODB_SESSIONS_CONNECT_TIMEOUT", 0.5, _positive_seconds,
+        "DYNAMODB_SESSIONS_CONNECT_TIMEOUT", 0.5, values.positive_seconds,
         "Seconds to wait for a connection to DynamoDB on the request path (unset, with an "
         "endpoint on this machine: 2).",
     )
     READ_TIMEOUT: Setting[float] = Setting(
-        "DYNAMODB_SESSIONS_READ_TIMEOUT", 0.5, _positive_seconds,
+        "DYNAMODB_SESSIONS_READ_TIMEOUT", 0.5, values.positive_seconds,
         "Seconds to wait for DynamoDB's answer on the request path (unset, with an endpoint "
         "on this machine: 10).",
     )
     MAX_RETRY_ATTEMPTS: Setting[int] = Setting(
-        "DYNAMODB_SESSIONS_MAX_RETRY_ATTEMPTS", 1, _non_negative_int,
+        "DYNAMODB_SESSIONS_MAX_RETRY_ATTEMPTS", 1, values.non_negative_int,
         "Retries after a throttled, failed or timed-out call, with botocore's backoff; a call "
         "that gets no answer waits at most about (1 + retries) x (connect or read timeout).",
     )
     RETRY_MODE: Setting[str] = Setting(
-        "DYNAMODB_SESSIONS_RETRY_MODE", "standard", _retry_mode,
+        "DYNAMODB_SESSIONS_RETRY_MODE", "standard", values.retry_mode,
         "botocore's retry mode: 'standard' (the only one: see 'One hot key slows no one else').",
     )
     BREAKER_THRESHOLD: Setting[int] = Setting(
-        "DYNAMODB_SESSIONS_BREAKER_THRESHOLD", 3, _non_negative_int,
+        "DYNAMODB_SESSIONS_BREAKER_THRESHOLD", 3, values.non_negative_int,
         "Failed calls (no answer, 5xx, throttling past the retries) in a row, or within the window "
         "and at least half of its calls, that open the circuit breaker. 0 switches it off.",
     )
     BREAKER_WINDOW: Setting[float] = Setting(
-        "DYNAMODB_SESSIONS_BREAKER_WINDOW", 10.0, _positive_seconds,
+        "DYNAMODB_SESSIONS_BREAKER_WINDOW", 10.0, values.positive_seconds,
         "Seconds over which the circuit breaker counts failures.",
     )
     BREAKER_COOLDOWN: Setting[float] = Setting(
-        "DYNAMODB_SESSIONS_BREAKER_COOLDOWN", 3.0, _positive_seconds,
+        "DYNAMODB_SESSIONS_BREAKER_COOLDOWN", 3.0, values.positive_seconds,
         "Seconds an open circuit breaker fails calls at once before one trial call probes DynamoDB.",
     )
     ON_UNAVAILABLE: Setting[str] = Setting(
-        "DYNAMODB_SESSIONS_ON_UNAVAILABLE", "raise", _one_of(ON_UNAVAILABLE_CHOICES),
+        "DYNAMODB_SESSIONS_ON_UNAVAILABLE", "raise", values.one_of(ON_UNAVAILABLE_CHOICES),
         "What a session read does while DynamoDB is unavailable: 'raise' (the middleware answers "
         "503) or 'anonymous' (an empty, read-only session marked degraded).",
     )
     ASYNC_TRANSPORT: Setting[str] = Setting(
-        "DYNAMODB_SESSIONS_ASYNC_TRANSPORT", "auto", _one_of(ASYNC_TRANSPORTS),
+        "DYNAMODB_SESSIONS_ASYNC_TRANSPORT", "auto", values.one_of(ASYNC_TRANSPORTS),
         "How async session calls reach DynamoDB: 'native' (the loop's aiobotocore client, with the "
         "async extra), 'thread' (their sync twins in a thread, as Django's own backends do), or "
         "'auto': native with the extra, except on AWS Lambda, where a process serves one request "
         "at a time and native async would only add aiohttp and a second client to every cold start.",
     )
     MAX_POOL_CONNECTIONS: Setting[int] = Setting(
-        "DYNAMODB_SESSIONS_MAX_POOL_CONNECTIONS", 50, _positive_int,
+        "DYNAMODB_SESSIONS_MAX_POOL_CONNECTIONS", 50, values.positive_int,
         "HTTP connections kept to DynamoDB per process; make it at least your thread count.",
     )
     HASH_KEYS: Setting[bool] = Setting(
-        "DYNAMODB_SESSIONS_HASH_KEYS", False, _boolean,
+        "DYNAMODB_SESSIONS_HASH_KEYS", False, values.boolean,
         "Store an HMAC of the session key (derived from SECRET_KEY) as the item key, so that "
         "reading the table or a backup does not reveal live session keys.",
     )
     TOUCH_INTERVAL: Setting[int] = Setting(
-        "DYNAMODB_SESSIONS_TOUCH_INTERVAL", 0, _non_negative_int,
+        "DYNAMODB_SESSIONS_TOUCH_INTERVAL", 0, values.non_negative_int,
         "Seconds: skip a save whose data is unchanged when it would move the stored expiry by "
         "less than this. 0 writes every save.",
     )
     TRACK_USERS: Setting[bool] = Setting(
-        "DYNAMODB_SESSIONS_TRACK_USERS", False, _boolean,
+        "DYNAMODB_SESSIONS_TRACK_USERS", False, values.boolean,
         "Store the logged-in user's id on each session item and index it, so a user's sessions "
         "can be listed and revoked.",
     )
     TRACK_CLIENT: Setting[bool] = Setting(
-        "DYNAMODB_SESSIONS_TRACK_CLIENT", False, _boolean,
+        "DYNAMODB_SESSIONS_TRACK_CLIENT", False, values.boolean,
         "With TRACK_USERS, also store the user agent and IP address of the last request "
         "(needs pynamo_sessions.middleware.ClientInfoMiddleware).",
     )
     ATTR_VERSION: Setting[str] = Setting(
-        "DYNAMODB_SESSIONS_ATTR_VERSION", "version", _attribute_name,
+        "DYNAMODB_SESSIONS_ATTR_VERSION", "version", values.attribute_name,
         "Name of the version-number attribute that makes parallel saves of one session merge "
         "instead of overwriting each other; items without it (older ones, the snippet's) get it "
         "on their next save.",
     )
     ATTR_USER: Setting[str] = Setting(
-        "DYNAMODB_SESSIONS_ATTR_USER", "user_id", _attribute_name,
+        "DYNAMODB_SESSIONS_ATTR_USER", "user_id", values.attribute_name,
         "Name of the user id attribute written when TRACK_USERS is on.",
     )
     USER_INDEX: Setting[str] = Setting(
-        "DYNAMODB_SESSIONS_USER_INDEX", "user_id-index", _table_name,
+        "DYNAMODB_SESSIONS_USER_INDEX", "user_id-index", values.table_name,
         "Name of the global secondary index on the user id attribute.",
     )
     ABSOLUTE_AGE: Setting[int | None] = Setting(
-        "DYNAMODB_SESSIONS_ABSOLUTE_AGE", None, _optional_positive_int,
+        "DYNAMODB_SESSIONS_ABSOLUTE_AGE", None, values.optional_positive_int,
         "Seconds: no session is valid longer than this after it was created (a login starts a "
         "new one), however active it is. None: only Django's idle expiry.",
     )
     ATTR_CREATED: Setting[str] = Setting(
-        "DYNAMODB_SESSIONS_ATTR_CREATED", "created", _attribute_name,
+        "DYNAMODB_SESSIONS_ATTR_CREATED", "created", values.attribute_name,
         "Name of the creation-time attribute (epoch seconds), written when ABSOLUTE_AGE is set.",
     )
     LOGOUT_ON_PASSWORD_CHANGE: Setting[bool] = Setting(
-        "DYNAMODB_SESSIONS_LOGOUT_ON_PASSWORD_CHANGE", False, _boolean,
+        "DYNAMODB_SESSIONS_LOGOUT_ON_PASSWORD_CHANGE", False, values.boolean,
         "With TRACK_USERS, log a user out of every session when their password changes.",
     )
     LAYOUT_TEMPLATE: Setting[str] = Setting(
-        "DYNAMODB_SESSIONS_LAYOUT_TEMPLATE", "pynamo_sessions/base.html", _template_name,
+        "DYNAMODB_SESSIONS_LAYOUT_TEMPLATE", "pynamo_sessions/base.html", values.template_name,
         "The template the sessions page extends: a complete page of its own by default; your "
         "site's layout (\"base.html\") to show the page inside it, which needs a block named "
         "content (and title).",
     )
     METRICS_CALLBACK: Setting[Any] = Setting(
-        "DYNAMODB_SESSIONS_METRICS_CALLBACK", None, _optional_dotted_path,
-        "A callable (or its dotted path) called with a pynamo_sessions.usage.Call after each "
+        "DYNAMODB_SESSIONS_METRICS_CALLBACK", None, values.optional_dotted_path,
+        "A callable (or its dotted path) called with a pynamo_sessions.store.usage.Call after each "
         "DynamoDB call the backend makes.",
     )
 

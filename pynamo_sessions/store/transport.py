@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from pynamo_sessions import calls, conf, models, ops, retries
-from pynamo_sessions.exceptions import DYNAMODB_ERRORS
+from pynamo_sessions import conf
+from pynamo_sessions.exceptions import DYNAMODB_ERRORS, SessionStorageError
+from pynamo_sessions.store import calls, deletion, models, ops, retries
 
 # The operations whose ReturnConsumedCapacity ops.capacity_to_return decides.
 _SENT = ("GetItem", "PutItem", "DeleteItem")
@@ -39,11 +41,53 @@ def send(op: ops.DynamoDBOp) -> Any:
         raise attempt.failed(exc) from exc
 
 
+def delete_all(item_keys: Sequence[str]) -> list[str]:
+    """Carry out ``deletion.BatchDeletion`` for ``item_keys``: each round's chunks sent at once
+    (threads), the pauses it asks for slept. Returns the keys deleted, or raises what the plan
+    raises when it could not finish."""
+    plan = deletion.BatchDeletion(item_keys, now=time.monotonic())
+    pool = None
+    try:
+        while chunks := plan.next_round():
+            if len(chunks) == 1:
+                _delete_chunks(plan, chunks, map)
+            else:
+                if pool is None:
+                    from concurrent.futures import ThreadPoolExecutor  # rare: not paid at start-up
+
+                    pool = ThreadPoolExecutor(max_workers=deletion.PARALLEL_BATCHES,
+                                              thread_name_prefix="pynamo_sessions-delete")
+                _delete_chunks(plan, chunks, pool.map)
+            pause = plan.pause(time.monotonic())
+            if pause is None:
+                break
+            time.sleep(pause)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    plan.raise_if_incomplete()
+    return plan.deleted
+
+
+def _delete_chunks(plan: deletion.BatchDeletion, chunks: list[list[str]], mapper: Callable[..., Any]) -> None:
+    def send(chunk: list[str]) -> tuple[list[str], list[str] | None, BaseException | None]:
+        try:
+            return chunk, delete_batch(chunk), None
+        except SessionStorageError as exc:
+            return chunk, None, exc
+
+    for chunk, unprocessed, error in mapper(send, chunks):
+        if error is not None:
+            plan.failed(chunk, error)
+        else:
+            plan.answered(chunk, unprocessed or [])
+
+
 def delete_batch(item_keys: Sequence[str]) -> list[str]:
     """One BatchWriteItem of deletes (at most 25); answers the item keys DynamoDB left
     unprocessed. Sent through the model's connection: PynamoDB's ``BatchWrite`` would resend
     unprocessed keys without a pause and raise, after ``max_retry_attempts``, without saying
-    which keys it did delete; the plan in ``pynamo_sessions.deletion`` decides that instead."""
+    which keys it did delete; the plan in ``pynamo_sessions.store.deletion`` decides that instead."""
     snapshot = conf.current()
     model = models.bound_model()
     attempt = calls.begin("BatchWriteItem", snapshot)

@@ -6,7 +6,7 @@ Revoking deletes through the session engine's own delete path (clearing the cach
 engine too), so a request in flight on a revoked session gets SessionInterrupted when it tries
 to save, instead of bringing the session back.
 
-    from pynamo_sessions import users
+    from pynamo_sessions.operations import users
 
     users.list_sessions(request.user.pk)
     users.revoke_all(request.user.pk, keep=request.session)   # "log out other devices"
@@ -25,8 +25,9 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ImproperlyConfigured
 
-from pynamo_sessions import conf, keys, models
+from pynamo_sessions import conf
 from pynamo_sessions.exceptions import DYNAMODB_ERRORS, RevocationIncomplete, storage_error
+from pynamo_sessions.store import keys, models
 
 logger = logging.getLogger("pynamo_sessions")
 

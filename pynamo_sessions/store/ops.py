@@ -16,8 +16,9 @@ import random
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from pynamo_sessions import calls, conf, models, usage
+from pynamo_sessions import conf
 from pynamo_sessions.exceptions import is_condition_failure, was_resent
+from pynamo_sessions.store import calls, models, usage
 
 T = TypeVar("T")
 

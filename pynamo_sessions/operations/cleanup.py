@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamo_sessions import conf, models, provision
+from pynamo_sessions import conf
 from pynamo_sessions.exceptions import (
     DYNAMODB_ERRORS,
     SessionStorageError,
@@ -25,7 +25,9 @@ from pynamo_sessions.exceptions import (
     is_condition_failure,
     storage_error,
 )
-from pynamo_sessions.tally import Tally
+from pynamo_sessions.operations import provision
+from pynamo_sessions.operations.tally import Tally
+from pynamo_sessions.store import models
 
 logger = logging.getLogger("pynamo_sessions")
 

@@ -43,7 +43,7 @@ def register_restore_hook() -> bool:
 
 def after_restore() -> None:
     """Forget what the snapshot must not share (see the module's docstring)."""
-    from pynamo_sessions import aio, calls, models
+    from pynamo_sessions.store import aio, calls, models
 
     models.close_connections()
     calls.reset_breaker()

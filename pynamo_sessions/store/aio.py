@@ -26,7 +26,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pynamo_sessions import calls, conf, models, ops, retries
+from pynamo_sessions import conf
+from pynamo_sessions.store import calls, models, ops, retries
 
 logger = logging.getLogger("pynamo_sessions")
 

@@ -20,9 +20,10 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from pynamo_sessions import conf, usage
-from pynamo_sessions.breaker import CLOSED, OPEN, Breaker, BreakerOpen, Transition
+from pynamo_sessions import conf
 from pynamo_sessions.exceptions import SessionStorageError, SessionStoreUnavailable, storage_error
+from pynamo_sessions.store import usage
+from pynamo_sessions.store.breaker import CLOSED, OPEN, Breaker, BreakerOpen, Transition
 
 logger = logging.getLogger("pynamo_sessions")
 

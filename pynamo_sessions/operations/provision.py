@@ -16,8 +16,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import TableDoesNotExist
 
-from pynamo_sessions import conf, models
+from pynamo_sessions import conf
 from pynamo_sessions.exceptions import DYNAMODB_ERRORS, ProvisioningError, storage_error
+from pynamo_sessions.store import models
 
 logger = logging.getLogger("pynamo_sessions")
 

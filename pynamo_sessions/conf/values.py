@@ -1,0 +1,93 @@
+"""What each setting's value may be: checks that return None for an acceptable value, else the
+end of a sentence saying what it must be ("must be a positive number"), which ``Setting``
+completes with the setting's name and the value it got."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+RETRY_MODES = ("standard",)
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+
+Check = Callable[[Any], "str | None"]
+
+def optional_url(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and re.match(r"https?://[^\s/]+", value)):
+        return None
+    return "must be None or an http(s) URL such as 'http://localhost:8000'"
+
+
+# An AWS region's code: a partition prefix, words, a number ("eu-west-1", "us-gov-west-1",
+# "cn-north-1", "eusc-de-east-1"). Catches a name ("Ireland"), a missing dash ("eu-west1"),
+# capitals and a letter l for the digit 1, which botocore would only refuse at the first request.
+REGION_CODE = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
+
+
+def optional_name(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and REGION_CODE.fullmatch(value)):
+        return None
+    return "must be None or an AWS region code such as 'eu-west-1' (lower case, as AWS lists them)"
+
+
+def table_name(value: Any) -> str | None:
+    if isinstance(value, str) and _TABLE_NAME.fullmatch(value):
+        return None
+    return "must be 3-255 letters, digits, '_', '-' or '.'"
+
+
+def attribute_name(value: Any) -> str | None:
+    if isinstance(value, str) and 0 < len(value.encode()) <= 255:
+        return None
+    return "must be a non-empty string of at most 255 bytes"
+
+
+def template_name(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip() == value and value.endswith((".html", ".txt")):
+        return None
+    return "must be a template name such as 'base.html'"
+
+
+def boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be True or False"
+
+
+def one_of(choices: tuple[str, ...]) -> Check:
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(map(repr, choices))}"
+
+    return check
+
+
+def retry_mode(value: Any) -> str | None:
+    if value == "adaptive":
+        return ("must be 'standard': botocore's 'adaptive' mode has one client-side rate limiter per "
+                "process, which slows every visitor's calls when one session's key is throttled; it is "
+                "no longer offered. Remove the setting")
+    return one_of(RETRY_MODES)(value)
+
+
+def positive_int(value: Any) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    return None if ok else "must be a whole number of at least 1"
+
+
+def non_negative_int(value: Any) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return None if ok else "must be a whole number of at least 0"
+
+
+def positive_seconds(value: Any) -> str | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    return None if ok else "must be a positive number of seconds"
+
+
+def optional_positive_int(value: Any) -> str | None:
+    return None if value is None else positive_int(value)
+
+
+def optional_dotted_path(value: Any) -> str | None:
+    if value is None or callable(value) or (isinstance(value, str) and "." in value):
+        return None
+    return "must be None, a callable or a dotted path such as 'myproject.metrics.record'"
