@@ -306,6 +306,8 @@ def from_raw(model: type[SessionItem], raw: dict[str, Any], *, with_data: bool =
 
 
 def _whole(number: str) -> bool:
+    if number.isdigit():  # what every version this store wrote looks like: no Decimal on a read
+        return True
     try:
         return Decimal(number) == Decimal(number).to_integral_value()
     except ArithmeticError:
