@@ -17,18 +17,24 @@ from pynamo_sessions.exceptions import PynamoSessionsError
 from pynamo_sessions.store import aio, models
 from pynamo_sessions.web import cookie_checks
 
-# Where the README answers each check: its hint ends by pointing there.
+# Where the documentation answers each check (the README, or a page of docs/, and its heading):
+# its hint ends by pointing there.
 SECTIONS = {
-    "E001": "Settings", "E002": "Settings", "W001": "Install", "W002": "Install",
-    "W003": "Migrating from the original dynamodb_session.py", "I001": "Async and ASGI",
-    "W004": "Where you're signed in", "W005": "Settings",
-    "E101": "Provisioning", "E102": "Provisioning", "E103": "Expiry and TTL", "E104": "A user's sessions",
-    "W101": "Expiry and TTL", "W102": "IAM policy", "W103": "Install", "E105": "The cached engine",
+    "E001": ("docs/settings.md", "Settings"), "E002": ("docs/settings.md", "Settings"),
+    "W001": ("README.md", "Install"), "W002": ("README.md", "Install"),
+    "W003": ("docs/migrating.md", "Migrating from the original dynamodb_session.py"),
+    "I001": ("docs/async.md", "Async and ASGI"), "W004": ("docs/users.md", "Where you're signed in"),
+    "W005": ("docs/settings.md", "Settings"), "E101": ("docs/provisioning.md", "Provisioning"),
+    "E102": ("docs/provisioning.md", "Provisioning"), "E103": ("docs/expiry.md", "Expiry and TTL"),
+    "E104": ("docs/users.md", "A user's sessions"), "W101": ("docs/expiry.md", "Expiry and TTL"),
+    "W102": ("docs/iam.md", "IAM policy"), "W103": ("README.md", "Install"),
+    "E105": ("docs/cached-engine.md", "The cached engine"),
 }
 
 
 def _docs(id: str) -> str:
-    return f"See the pynamo_sessions README, section '{SECTIONS[id]}'."
+    page, heading = SECTIONS[id]
+    return f"See the pynamo_sessions documentation, {page}, section '{heading}'."
 
 
 # Seeing one of these imported, or ASGI_APPLICATION set, means the site is served under ASGI (a

@@ -8,7 +8,10 @@ from pathlib import Path
 import pynamo_sessions
 from pynamo_sessions.conf import Conf
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+DOCS = {path.name: path.read_text() for path in sorted((ROOT / "docs").glob("*.md"))}
+ALL = "\n".join([README, *DOCS.values()])
 
 
 def test_first_code_block_holds_the_demo_then_the_test_command() -> None:
@@ -19,15 +22,15 @@ def test_first_code_block_holds_the_demo_then_the_test_command() -> None:
 
 
 def test_every_setting_is_in_the_table_with_its_real_default() -> None:
-    rows = dict(re.findall(r"^\| `(\w+)` \| `([^`]*)` \|", README, flags=re.MULTILINE))
+    rows = dict(re.findall(r"^\| `(\w+)` \| `([^`]*)` \|", DOCS["settings.md"], flags=re.MULTILINE))
     for setting in Conf.settings():
-        assert setting.name in rows, f"{setting.name} is missing from the README's settings table"
+        assert setting.name in rows, f"{setting.name} is missing from docs/settings.md's table"
         assert rows[setting.name] == repr(setting.default), setting.name
     assert set(rows) == {s.name for s in Conf.settings()}
 
 
 def test_every_error_the_readme_names_is_exported() -> None:
-    for name in re.findall(r"`pynamo_sessions\.([A-Z][a-z]\w+)`", README):
+    for name in re.findall(r"`pynamo_sessions\.([A-Z][a-z]\w+)`", ALL):
         assert hasattr(pynamo_sessions, name), name
 
 
@@ -35,5 +38,25 @@ def test_every_check_id_is_documented() -> None:
     package = Path(pynamo_sessions.__file__).parent
     source = (package / "checks.py").read_text() + (package / "web" / "cookie_checks.py").read_text()
     ids = set(re.findall(r'"(?:pynamo_sessions\.)?([EWI]\d{3})"', source))
-    documented = set(re.findall(r"`pynamo_sessions\.([EWI]\d{3})`", README))
+    documented = set(re.findall(r"`pynamo_sessions\.([EWI]\d{3})`", DOCS["checks.md"]))
     assert ids == documented
+
+
+def test_every_link_between_the_pages_leads_to_a_page_and_a_heading() -> None:
+    def anchors(text: str) -> set[str]:
+        return {re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+                for line in text.splitlines() if line.startswith("#")}
+
+    pages = {"README.md": README, **{f"docs/{name}": text for name, text in DOCS.items()},
+             "CHANGELOG.md": (ROOT / "CHANGELOG.md").read_text()}
+    for where, text in pages.items():
+        folder = Path(where).parent
+        for target, anchor in re.findall(r"\]\((?!https?://)([^)#\s]*)(?:#([^)\s]+))?\)", text):
+            path = (folder / target).as_posix() if target else where
+            path = str(Path(path)).replace("docs/../", "")
+            if target.endswith(".png") or target.endswith("/"):
+                assert (ROOT / path).exists(), f"{where} links to {target}, which does not exist"
+                continue
+            assert path in pages, f"{where} links to {target}, which is not a page"
+            if anchor:
+                assert anchor in anchors(pages[path]), f"{where} links to {target}#{anchor}: no such heading"
