@@ -15,9 +15,9 @@ VENV_DEMO := .venv/demo
 DJANGO_SUITE := -m pytest tests_django --ds=tests_django.settings
 JAR_STAMP := .cache/dynamodb-local/.fetched
 
-.PHONY: demo test test-dj52 test-dj6 test-sync lint package bench soak chromium clean
+.PHONY: demo test test-dj52 test-dj6 test-sync lint docs package bench soak chromium clean
 
-test: lint package test-dj52 test-dj6 test-sync
+test: lint docs package test-dj52 test-dj6 test-sync
 
 test-dj52: $(VENV_DJ52)/.installed $(JAR_STAMP) chromium
 	$(VENV_DJ52)/bin/python -m pytest $(PYTEST_ARGS)
@@ -40,8 +40,14 @@ chromium:
 package: $(VENV_DJ52)/.installed $(JAR_STAMP)
 	$(VENV_DJ52)/bin/python scripts/check_package.py
 
+# The documentation site (docs/, MyST pages), every Sphinx warning an error; then the tests of its
+# generated reference. Read the Docs builds the same (.readthedocs.yaml).
+docs: $(VENV_DJ52)/.installed
+	$(VENV_DJ52)/bin/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	$(VENV_DJ52)/bin/python -m pytest -p no:cacheprovider -q --noconftest tests_docs --ds=docs_settings -o pythonpath=docs/_ext
+
 lint: $(VENV_DJ52)/.installed
-	$(VENV_DJ52)/bin/ruff check pynamo_sessions tests tests_django bench demo scripts conftest.py
+	$(VENV_DJ52)/bin/ruff check pynamo_sessions tests tests_django tests_docs bench demo scripts docs conftest.py setup.py
 	$(VENV_DJ52)/bin/mypy
 
 # The demo has a lean environment of its own: the package, Django and uvicorn, no dev tools.
@@ -60,7 +66,7 @@ $(VENV_DJ52)/.installed: setup.cfg pyproject.toml
 	@echo "Setting up $(VENV_DJ52): Python 3.11, Django 5.2 and the dev tools from PyPI (about a minute, once)..."
 	@rm -rf $(VENV_DJ52)
 	@$(PYTHON311) -m venv $(VENV_DJ52)
-	@$(VENV_DJ52)/bin/pip install --disable-pip-version-check -e ".[test,dev,bench,async]" "django>=5.2,<6" \
+	@$(VENV_DJ52)/bin/pip install --disable-pip-version-check -e ".[test,dev,bench,async,docs]" "django>=5.2,<6" \
 		> $(VENV_DJ52)/pip.log 2>&1 || (cat $(VENV_DJ52)/pip.log; exit 1)
 	@touch $@
 

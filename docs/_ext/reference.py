@@ -1,0 +1,104 @@
+"""Reference tables generated from the code, so the documentation cannot drift from it:
+
+- ``{pynamo-settings}``: every setting from ``pynamo_sessions.conf.Conf``, with its default and
+  the meaning written beside its definition; a setting without one fails the build.
+- ``{pynamo-checks}``: every system check id with the page that answers it (``checks.SECTIONS``).
+- ``{pynamo-commands}``: every management command's help, from its own argument parser.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
+from sphinx.util.docutils import SphinxDirective
+
+
+def _table(header: list[str], rows: list[list[nodes.Node | str]], widths: list[int]) -> nodes.table:
+    table = nodes.table()
+    group = nodes.tgroup(cols=len(header))
+    table += group
+    for width in widths:
+        group += nodes.colspec(colwidth=width)
+    head = nodes.thead()
+    group += head
+    head += _row(header)
+    body = nodes.tbody()
+    group += body
+    for row in rows:
+        body += _row(row)
+    return table
+
+
+def _row(cells: list[Any]) -> nodes.row:
+    row = nodes.row()
+    for cell in cells:
+        entry = nodes.entry()
+        entry += cell if isinstance(cell, nodes.Node) else nodes.paragraph(text=str(cell))
+        row += entry
+    return row
+
+
+def _code(text: str) -> nodes.paragraph:
+    paragraph = nodes.paragraph()
+    paragraph += nodes.literal(text=text)
+    return paragraph
+
+
+def settings_rows() -> list[tuple[str, str, str]]:
+    """Each setting's name, default and meaning; a setting without a meaning stops the build."""
+    from pynamo_sessions.conf import Conf
+
+    rows = []
+    for setting in Conf.settings():
+        if not setting.meaning.strip():
+            raise ExtensionError(f"{setting.name} has no meaning: write one beside its definition in conf.")
+        rows.append((setting.name, repr(setting.default), setting.meaning))
+    return rows
+
+
+class SettingsDirective(SphinxDirective):
+    def run(self) -> list[nodes.Node]:
+        rows: list[list[nodes.Node | str]] = [[_code(name), _code(default), meaning]
+                                              for name, default, meaning in settings_rows()]
+        return [_table(["Setting", "Default", "Meaning"], rows, [30, 20, 50])]
+
+
+class ChecksDirective(SphinxDirective):
+    def run(self) -> list[nodes.Node]:
+        from pynamo_sessions import checks
+
+        levels = {"E": "Error", "W": "Warning", "I": "Info"}
+        rows = []
+        for id, (page, heading) in sorted(checks.SECTIONS.items()):
+            rows.append([_code(f"pynamo_sessions.{id}"), levels[id[0]], f"{heading} ({page})"])
+        return [_table(["Id", "Level", "Explained in"], rows, [30, 15, 55])]
+
+
+class CommandsDirective(SphinxDirective):
+    def run(self) -> list[nodes.Node]:
+        from django.core.management import load_command_class
+
+        import pynamo_sessions
+
+        folder = Path(pynamo_sessions.__file__).parent / "management" / "commands"
+        found: list[nodes.Node] = []
+        for path in sorted(folder.glob("*.py")):
+            if path.stem.startswith("_"):
+                continue
+            command = load_command_class("pynamo_sessions", path.stem)
+            section = nodes.section(ids=[f"command-{path.stem}"])
+            section += nodes.title(text=f"manage.py {path.stem}")
+            section += nodes.literal_block(text=command.create_parser("manage.py", path.stem).format_help())
+            found.append(section)
+        return found
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_directive("pynamo-settings", SettingsDirective)
+    app.add_directive("pynamo-checks", ChecksDirective)
+    app.add_directive("pynamo-commands", CommandsDirective)
+    return {"parallel_read_safe": True}
