@@ -22,11 +22,11 @@ import pynamo_sessions  # noqa: E402
 project = "pynamo_sessions"
 author = "The pynamo_sessions authors"
 release = version = pynamo_sessions.__version__
-extensions = ["myst_parser", "sphinx.ext.autodoc", "reference"]
+extensions = ["myst_parser", "sphinx.ext.autodoc", "reference", "plots"]
 source_suffix = {".md": "markdown"}
 myst_heading_anchors = 3
 myst_enable_extensions = ["colon_fence"]
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_data"]
 html_theme = "alabaster"
 html_title = "pynamo_sessions"
 html_theme_options = {"page_width": "1240px", "body_max_width": "none"}

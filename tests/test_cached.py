@@ -234,3 +234,47 @@ def test_hashed_keys_keep_raw_keys_out_of_the_cache(settings: Any) -> None:
     store.save()
     assert caches["default"].get(KEY_PREFIX + store.session_key) is None
     assert SessionStore(store.session_key).load() == {"a": 1}
+
+
+def test_two_saves_that_reach_the_cache_in_the_other_order_leave_the_later_one() -> None:
+    key = saved_session()
+    first, second = SessionStore(key), SessionStore(key)
+    first["tab1"] = 1  # both read version 1 from the cache
+    second["tab2"] = 1
+
+    def second_saves_first(sender: Any, operation_name: str, **kwargs: Any) -> None:
+        if operation_name == "PutItem":  # the first save is written (version 2), not yet cached
+            post_dynamodb_send.disconnect(second_saves_first)
+            second.save()  # conflicts, merges, writes version 3 and caches it
+
+    post_dynamodb_send.connect(second_saves_first)
+    try:
+        first.save()
+    finally:
+        post_dynamodb_send.disconnect(second_saves_first)
+    with count_calls() as calls:
+        assert SessionStore(key).load() == {"a": 1, "tab1": 1, "tab2": 1}  # from the cache: version 3
+    assert calls == {}
+
+
+def test_a_save_that_merged_puts_its_entry_back_when_the_older_save_lands_after_it() -> None:
+    key = saved_session()
+    entry_key = KEY_PREFIX + key
+    older_entry = caches["default"].get(entry_key)  # what the other request's late write holds
+    first, second = SessionStore(key), SessionStore(key)
+    first["tab1"] = 1
+    second["tab2"] = 1
+    first.save()  # version 2: the second, loaded at version 1, will merge on top of it
+    perform = second._perform
+
+    def older_write_lands_while_waiting(op: Any) -> Any:
+        if isinstance(op, ops.Pause):
+            caches["default"].set(entry_key, older_entry)  # the first request's cache write, late
+        return perform(op)
+
+    second._perform = older_write_lands_while_waiting  # type: ignore[method-assign]
+    second.save()
+    assert second.merged
+    with count_calls() as calls:
+        assert SessionStore(key).load() == {"a": 1, "tab1": 1, "tab2": 1}  # from the cache, not stale
+    assert calls == {}

@@ -66,6 +66,9 @@ DELETED_GRACE = 300
 #: Seconds between asking DynamoDB and looking at the deletion mark after writing the entry,
 #: past which a writer takes its entry back rather than trust it (see the module docstring).
 LATE_WRITE_LIMIT = 2.0
+#: After a save that merged with another request's, how long before looking again whether that
+#: request's (older) cache write replaced ours.
+MERGED_RECHECK_DELAY = 0.05
 
 
 def process_local_cache() -> str | None:
@@ -133,15 +136,33 @@ class SessionStore(DynamoDBStore):
             raise
         entry = self._entry()
         if entry is not None:
-            yield ops.cache("set", *entry)  # what DynamoDB accepted: the merge, after a conflict
-            yield from self._confirm_steps(entry[0], asked)
+            # What DynamoDB accepted (the merge, after a conflict), unless a later save of this
+            # session has cached its own already: two saves that finish together may reach the
+            # cache in the other order, and an older entry would hand the next request stale
+            # data, whose changes would then undo the later save's.
+            if not (yield from self._newer_cached_steps(entry[0])):
+                yield ops.cache("set", *entry)
+            yield from self._confirm_steps(entry[0], asked, entry)
+            if self.merged:
+                # This save was written on top of another request's, whose cache write may still
+                # be on its way and land after ours: look once more a moment later.
+                yield ops.Pause(MERGED_RECHECK_DELAY)
+                yield from self._confirm_steps(entry[0], asked, entry)
 
-    def _confirm_steps(self, entry_key: str, asked: float) -> Steps[None]:
+    def _newer_cached_steps(self, entry_key: str) -> Steps[bool]:
+        """Whether the cache holds a later version of this session than this request wrote."""
+        found = (yield ops.cache("get_many", [entry_key])) or {}
+        return _version(found.get(entry_key)) > _version_of(self._stored)
+
+    def _confirm_steps(self, entry_key: str, asked: float, written: tuple[str, Any, int] | None = None) -> Steps[None]:
         """Right after writing ``entry_key``: take it back if the session was deleted since this
-        request asked DynamoDB (at ``asked``, monotonic), or if that was too long ago to tell."""
-        found = (yield ops.cache("get_many", [_mark(entry_key)])) or {}
+        request asked DynamoDB (at ``asked``, monotonic), or if that was too long ago to tell.
+        After a save (``written``), put it back once if an older save's entry replaced it."""
+        found = (yield ops.cache("get_many", [entry_key, _mark(entry_key)])) or {}
         if found.get(_mark(entry_key)) == DELETED or time.monotonic() - asked > LATE_WRITE_LIMIT:
             yield ops.cache("delete", entry_key)
+        elif written is not None and _version(found.get(entry_key)) < _version_of(self._stored):
+            yield ops.cache("set", *written)
 
     def _delete_item_steps(self, item_key: str) -> Steps[None]:
         # The cache first: if it cannot be told, the item stays and the request fails.
@@ -211,6 +232,17 @@ class SessionStore(DynamoDBStore):
     @classmethod
     def clear_expired(cls) -> None:
         DynamoDBStore.clear_expired()
+
+
+def _version(entry: Any) -> int:
+    """The version a cache entry holds (-1 for none, or an entry of an older layout)."""
+    if not isinstance(entry, tuple) or len(entry) < 5 or not isinstance(entry[4], int):
+        return -1
+    return entry[4]
+
+
+def _version_of(stored: Stored | None) -> int:
+    return -1 if stored is None or stored.version is None else stored.version
 
 
 def _mark(entry_key: str) -> str:

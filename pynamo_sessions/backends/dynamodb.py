@@ -81,6 +81,10 @@ class SessionStore(AbsoluteLifetime, SessionBase):
     #: may each touch the session, and each retry would wait out the timeouts once more.
     load_failure: SessionStorageError | None = None
 
+    #: True once a save of this store had to merge with another request's (the cached engine
+    #: then makes sure the other request's older cache write does not land after its own).
+    merged: bool = False
+
     #: Called (without arguments) when this request's session turns out to have been signed out
     #: from another browser or by staff: our middleware sets it to add a message for the user.
     on_signed_out_elsewhere: Callable[[], None] | None = None
@@ -355,6 +359,7 @@ class SessionStore(AbsoluteLifetime, SessionBase):
                 return
             base = None if stored is None else self.decode(stored.data)
             item = yield from self._merge_steps(session_key, base, data, created, version, snapshot)
+            self.merged = True
         self._remember(Stored(session_key, item.key, item.data, item.expires, created, item.version))
 
     def _own_create_steps(self, item: models.SessionItem) -> Steps[None]:
