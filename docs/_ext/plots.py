@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE.parent / "_data"
 PLOTS = HERE.parent / "_plots"
 RESULTS = HERE.parent.parent / "bench" / "results"
-BENCHES = ("soak", "tabs", "coldstart")
+BENCHES = ("soak", "tabs", "coldstart", "requests")
 OK, FAILED, OTHER = "#2f7d4f", "#b3392b", "#8a94a6"
 
 
@@ -90,7 +90,26 @@ def coldstart(data: dict[str, Any], plt: Any) -> Any:
     return figure
 
 
-DRAW = {"soak": soak, "tabs": tabs, "coldstart": coldstart}
+def requests(data: dict[str, Any], plt: Any) -> Any:
+    """CPU per request against the raw-botocore reference, by request kind and payload."""
+    rows = [row for row in data["rows"] if row["engine"] != "reference"]
+    kinds = list(dict.fromkeys(f"{row['scenario']}\n{row['payload']}" for row in rows))
+    labels = [kind.replace(" ", "\n", 1) if len(kind.split("\n")[0]) > 10 else kind for kind in kinds]
+    figure, ax = plt.subplots(figsize=(9, 3.4))
+    for offset, (engine, color) in zip((-0.2, 0.2), (("pynamo", OK), ("cached", OTHER)), strict=True):
+        ratio = {f"{r['scenario']}\n{r['payload']}": r["cpu_ratio_to_reference"] for r in rows if r["engine"] == engine}
+        ax.bar([i + offset for i in range(len(kinds))], [ratio.get(k, 0) for k in kinds], width=0.4, color=color,
+               label={"pynamo": "dynamodb engine", "cached": "cached_dynamodb engine"}[engine])
+    ax.axhline(1.0, color="#1d2433", linewidth=0.8)
+    ax.set_xticks(range(len(kinds)), labels, fontsize=7)
+    ax.set_ylim(0, 1.45)
+    ax.set_ylabel("CPU / reference")
+    ax.set_title("CPU per request against a minimal raw-botocore engine (1.0)", loc="left")
+    ax.legend(loc="upper right", ncol=2, frameon=False)
+    return figure
+
+
+DRAW = {"soak": soak, "tabs": tabs, "coldstart": coldstart, "requests": requests}
 
 
 def draw(*_: Any) -> None:
