@@ -16,8 +16,10 @@ from pynamo_sessions.conf import Conf, Setting, values
 
 
 def test_the_settings_reference_lists_every_setting_with_its_default() -> None:
-    rows = {name: default for name, default, _ in reference.settings_rows()}
-    assert rows == {s.name: repr(s.default) for s in Conf.settings()}
+    rows = {name: (kind, default) for name, kind, default, _, _ in reference.settings_rows()}
+    assert rows == {s.name: (s.kind, repr(s.default)) for s in Conf.settings()}
+    assert "any" not in {kind for kind, _ in rows.values()}  # every check says what it takes
+    assert rows["DYNAMODB_SESSIONS_BILLING_MODE"][0] == "str: 'PAY_PER_REQUEST' | 'PROVISIONED'"
 
 
 def test_a_setting_without_a_meaning_fails_the_build(monkeypatch: pytest.MonkeyPatch) -> None:

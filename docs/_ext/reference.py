@@ -48,23 +48,24 @@ def _code(text: str) -> nodes.paragraph:
     return paragraph
 
 
-def settings_rows() -> list[tuple[str, str, str]]:
-    """Each setting's name, default and meaning; a setting without a meaning stops the build."""
+def settings_rows() -> list[tuple[str, str, str, str, str]]:
+    """Each setting's name, type, default, release and meaning; a setting without a meaning
+    stops the build."""
     from pynamo_sessions.conf import Conf
 
     rows = []
     for setting in Conf.settings():
         if not setting.meaning.strip():
             raise ExtensionError(f"{setting.name} has no meaning: write one beside its definition in conf.")
-        rows.append((setting.name, repr(setting.default), setting.meaning))
+        rows.append((setting.name, setting.kind, repr(setting.default), setting.since, setting.meaning))
     return rows
 
 
 class SettingsDirective(SphinxDirective):
     def run(self) -> list[nodes.Node]:
-        rows: list[list[nodes.Node | str]] = [[_code(name), _code(default), meaning]
-                                              for name, default, meaning in settings_rows()]
-        return [_table(["Setting", "Default", "Meaning"], rows, [30, 20, 50])]
+        rows: list[list[nodes.Node | str]] = [[_code(name), kind, _code(default), since, meaning]
+                                              for name, kind, default, since, meaning in settings_rows()]
+        return [_table(["Setting", "Type", "Default", "Since", "Meaning"], rows, [24, 14, 14, 6, 42])]
 
 
 class ChecksDirective(SphinxDirective):

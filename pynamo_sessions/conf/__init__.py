@@ -49,13 +49,19 @@ def is_on_this_machine(url: str) -> bool:
 
 
 class Setting(Generic[T]):
-    """One Django setting: its name, default, check and the meaning the README documents."""
+    """One Django setting: its name, default, check and the meaning the documentation shows."""
 
-    def __init__(self, name: str, default: T, check: Check, meaning: str) -> None:
+    def __init__(self, name: str, default: T, check: Check, meaning: str, *, since: str = "0.1.0") -> None:
         self.name = name
         self.default = default
         self.check = check
         self.meaning = meaning
+        self.since = since  # the release that brought it (the reference shows it)
+
+    @property
+    def kind(self) -> str:
+        """The type of value it takes, as the reference shows it."""
+        return values.kind(self.check)
 
     @overload
     def __get__(self, instance: None, owner: type) -> Setting[T]: ...

@@ -57,6 +57,7 @@ def one_of(choices: tuple[str, ...]) -> Check:
     def check(value: Any) -> str | None:
         return None if value in choices else f"must be one of {', '.join(map(repr, choices))}"
 
+    check.choices = choices  # type: ignore[attr-defined] # for kind()
     return check
 
 
@@ -91,3 +92,28 @@ def optional_dotted_path(value: Any) -> str | None:
     if value is None or callable(value) or (isinstance(value, str) and "." in value):
         return None
     return "must be None, a callable or a dotted path such as 'myproject.metrics.record'"
+
+
+# What the reference shows as each setting's type, by the check that guards it.
+KINDS: dict[Check, str] = {
+    optional_url: "str (http(s) URL) or None",
+    optional_name: "str (AWS region code) or None",
+    table_name: "str (table or index name)",
+    attribute_name: "str (attribute name)",
+    template_name: "str (template name)",
+    boolean: "bool",
+    retry_mode: "str",
+    positive_int: "int (1 or more)",
+    non_negative_int: "int (0 or more)",
+    positive_seconds: "float (seconds)",
+    optional_positive_int: "int (1 or more) or None",
+    optional_dotted_path: "callable, dotted path or None",
+}
+
+
+def kind(check: Check) -> str:
+    """The type a check accepts, as the reference shows it."""
+    choices = getattr(check, "choices", None)
+    if choices is not None:
+        return "str: " + " | ".join(map(repr, choices))
+    return KINDS.get(check, "any")
