@@ -222,3 +222,23 @@ def test_a_late_cache_write_does_not_outlive_an_evicted_mark(tiny_cache: None, o
     caches["default"].get(cached_dynamodb.KEY_PREFIX + key)  # the worst order: the entry is the recent one
     evict_the_mark(key)  # memory pressure: the older mark goes first
     assert cached_dynamodb.SessionStore(key).load() == {}
+
+
+@pytest.mark.django_db
+def test_the_staff_view_says_a_sign_out_did_not_finish(
+    proxy: FaultProxy, tracked: str, short_deadline: None, django_user_model: Any, client: Any,
+) -> None:
+    from pynamo_sessions.backends.dynamodb import SessionStore
+
+    staff = django_user_model.objects.create_superuser("root", password="pw-1234567")
+    subject = django_user_model.objects.create_user("kim", password="pw-1234567")
+    signed_in(SessionStore, 6, user=str(subject.pk))
+    client.force_login(staff)
+    proxy.batch_keep = 1
+    proxy.set_fault(UNPROCESSED)
+    response = client.post(f"/account/sessions/staff/user/{subject.pk}/")
+    assert response.status_code == 503
+    assert "are STILL signed in" in response.content.decode()
+    proxy.set_fault(PASS)
+    assert client.post(f"/account/sessions/staff/user/{subject.pk}/").status_code == 200
+    assert users.list_sessions(subject.pk) == []

@@ -17,7 +17,7 @@ from django.utils.translation import ngettext
 
 from pynamo_sessions.exceptions import RevocationIncomplete
 from pynamo_sessions.operations import users
-from pynamo_sessions.web.views import REVOKE_PER_REQUEST, revocation_notice, shown_sessions
+from pynamo_sessions.web.views import REVOKE_PER_REQUEST, revocation_notice, shown_sessions, still_signed_in
 
 
 def user_sessions(request: HttpRequest, user_id: str) -> HttpResponse:
@@ -46,13 +46,9 @@ def _user_sessions(request: HttpRequest, user_id: str) -> HttpResponse:
             count = users.revoke_all(subject.pk, by=request.user, limit=REVOKE_PER_REQUEST)
         except RevocationIncomplete as error:
             status = 503
-            notice = ngettext(
-                "Signed %(user)s out of %(count)d session, but %(left)d are STILL signed in: the session store "
-                "did not let them be deleted just now. Press the button again to sign out the rest.",
-                "Signed %(user)s out of %(count)d sessions, but %(left)d are STILL signed in: the session store "
-                "did not let them be deleted just now. Press the button again to sign out the rest.",
-                len(error.deleted),
-            ) % {"user": subject, "count": len(error.deleted), "left": len(error.remaining)}
+            done = ngettext("Signed %(user)s out of %(count)d session.", "Signed %(user)s out of %(count)d sessions.",
+                            len(error.deleted)) % {"user": subject, "count": len(error.deleted)}
+            notice = f"{done} {still_signed_in(error)}"
         else:
             notice = revocation_notice(ngettext(
                 "Signed %(user)s out of %(count)d session.", "Signed %(user)s out of %(count)d sessions.", count,

@@ -55,6 +55,18 @@ def revocation_notice(done: str) -> str:
              "session cache is not shared between them.") % {"done": done}
 
 
+def still_signed_in(error: RevocationIncomplete) -> str:
+    """What a page adds when signing sessions out could not end them all (a new press finds
+    exactly the ones left)."""
+    left = len(error.remaining)
+    return ngettext(
+        "%(left)d is STILL signed in: the session store did not let it be deleted just now. Press the "
+        "button again to sign out the rest.",
+        "%(left)d are STILL signed in: the session store did not let them be deleted just now. Press the "
+        "button again to sign out the rest.", left,
+    ) % {"left": left}
+
+
 #: Rows a page shows (the most recently used sessions): a device name is parsed for each.
 PAGE_SIZE = 50
 #: Sessions one press of "sign out all other sessions" ends; the page then shows what is left.
@@ -95,12 +107,8 @@ class SessionListView(LoginRequiredMixin, TemplateView):
         """Answer a revocation that could not end every session: what was done and what was
         not, with the list as it is now (the ones still signed in are on it), as a 503."""
         count = len(error.deleted)
-        notice = ngettext(
-            "Signed out %(count)d other session, but %(left)d are STILL signed in: the session store did not "
-            "let them be deleted just now. Press the button again to sign out the rest.",
-            "Signed out %(count)d other sessions, but %(left)d are STILL signed in: the session store did not "
-            "let them be deleted just now. Press the button again to sign out the rest.", count,
-        ) % {"count": count, "left": len(error.remaining)}
+        done = ngettext("Signed out %(count)d other session.", "Signed out %(count)d other sessions.", count)
+        notice = f"{done % {'count': count}} {still_signed_in(error)}"
         response = self.render_to_response(self.get_context_data(notice=notice, failed=True), status=503)
         response["Retry-After"] = "1"
         return response
