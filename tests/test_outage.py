@@ -164,17 +164,23 @@ def test_only_throttling_of_a_key_range_alone_is_a_hot_key(reasons: list[str], h
     assert is_hot_key(reasons) is hot
 
 
+def hot_key_beside_another_session(proxy: FaultProxy, hot: str, **data: Any) -> SessionStore:
+    """Another visitor's session holding ``data``, saved; then only ``hot``'s key is throttled."""
+    other = SessionStore()
+    other.update(data)
+    other.save()
+    proxy.hot_keys = {hot}
+    proxy.set_fault(faultproxy.HOT_KEY)
+    return other
+
+
 def test_a_hot_key_is_throttled_alone_and_never_opens_the_breaker(
     proxy: FaultProxy, saved: str, settings: Any,
 ) -> None:
     from pynamo_sessions import SessionThrottled
 
     settings.DYNAMODB_SESSIONS_BREAKER_THRESHOLD = 1
-    other = SessionStore()
-    other["count"] = 1
-    other.save()
-    proxy.hot_keys = {saved}
-    proxy.set_fault(faultproxy.HOT_KEY)
+    other = hot_key_beside_another_session(proxy, saved, count=1)
     for _ in range(5):
         with pytest.raises(SessionThrottled) as info:
             SessionStore(saved).load()
@@ -229,11 +235,7 @@ def test_a_hot_key_never_drains_the_retry_quota_other_sessions_need(proxy: Fault
     leave other sessions' transient errors without a retry."""
     from pynamo_sessions import SessionThrottled
 
-    other = SessionStore()
-    other["n"] = 1
-    other.save()
-    proxy.hot_keys = {saved}
-    proxy.set_fault(faultproxy.HOT_KEY)
+    other = hot_key_beside_another_session(proxy, saved, n=1)
     for _ in range(110):
         with pytest.raises(SessionThrottled):
             SessionStore(saved).load()
