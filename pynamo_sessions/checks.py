@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.apps import AppConfig
 from django.conf import settings
@@ -17,23 +17,61 @@ from pynamo_sessions.exceptions import PynamoSessionsError
 from pynamo_sessions.store import aio, models
 from pynamo_sessions.web import cookie_checks
 
-# Where the documentation answers each check (the README, or a page of docs/, and its heading):
-# its hint ends by pointing there.
-SECTIONS = {
-    "E001": ("docs/settings.md", "Settings"), "E002": ("docs/settings.md", "Settings"),
-    "W001": ("README.md", "Install"), "W002": ("README.md", "Install"),
-    "W003": ("docs/migrating.md", "Migrating from the original dynamodb_session.py"),
-    "I001": ("docs/async.md", "Async and ASGI"), "W004": ("docs/users.md", "Where you're signed in"),
-    "W005": ("docs/settings.md", "Settings"), "E101": ("docs/provisioning.md", "Provisioning"),
-    "E102": ("docs/provisioning.md", "Provisioning"), "E103": ("docs/expiry.md", "Expiry and TTL"),
-    "E104": ("docs/users.md", "A user's sessions"), "W101": ("docs/expiry.md", "Expiry and TTL"),
-    "W102": ("docs/iam.md", "IAM policy"), "W103": ("README.md", "Install"),
-    "E105": ("docs/cached-engine.md", "The cached engine"),
+class Check(NamedTuple):
+    """What the reference says of one check, and where the documentation answers it."""
+
+    when: str  # the condition, in one line: the generated reference lists it (`code` allowed)
+    page: str
+    heading: str
+
+
+_DEPLOY = "(deploy) "
+# Every check this app raises: the reference (docs/_ext/reference.py) is generated from this, and
+# each hint ends by pointing at the page and section.
+CHECKS = {
+    "E001": Check("a setting has a wrong type or value (the message names it and the value)",
+                  "docs/settings.md", "Settings"),
+    "E002": Check("two attribute-name settings are equal", "docs/settings.md", "Settings"),
+    "W001": Check("the app is installed but `SESSION_ENGINE` is not ours", "README.md", "Install"),
+    "W002": Check("no region or endpoint is configured", "README.md", "Install"),
+    "W003": Check("`DYNAMODB_LOCAL_ENDPOINT` is set while the original snippet's `APP_ENV` says not local",
+                  "docs/migrating.md", "Migrating from the original dynamodb_session.py"),
+    "I001": Check("the site runs under ASGI (`ASGI_APPLICATION` is set, or uvicorn, Daphne, Hypercorn, "
+                  "Granian or Mangum is loaded) without the `[async]` extra, so async session calls run "
+                  "in a thread", "docs/async.md", "Async and ASGI"),
+    "W004": Check("the sessions page is included but `LOGIN_URL` matches no URL pattern of the site: "
+                  "anonymous visitors and signed-out browsers would get a 404",
+                  "docs/users.md", "Where you're signed in"),
+    "W005": Check("`DYNAMODB_REGION` has the form of a region code but is not one botocore's own endpoint "
+                  "data lists for DynamoDB (checked offline): a typo such as `'eu-wset-1'`, or a region "
+                  "newer than the installed botocore", "docs/settings.md", "Settings"),
+    "E101": Check(_DEPLOY + "the table does not exist", "docs/provisioning.md", "Provisioning"),
+    "E102": Check(_DEPLOY + "its key schema is not a single string hash key named `DYNAMODB_SESSIONS_ATTR_ID`",
+                  "docs/provisioning.md", "Provisioning"),
+    "E103": Check(_DEPLOY + "TTL is enabled on another attribute", "docs/expiry.md", "Expiry and TTL"),
+    "E104": Check(_DEPLOY + "`TRACK_USERS` is on and the user index is missing",
+                  "docs/users.md", "A user's sessions"),
+    "W101": Check(_DEPLOY + "TTL is not enabled", "docs/expiry.md", "Expiry and TTL"),
+    "W102": Check(_DEPLOY + "the table could not be checked (unreachable, or not allowed): a warning, "
+                  "not a traceback", "docs/iam.md", "IAM policy"),
+    "W103": Check(_DEPLOY + "`DYNAMODB_LOCAL_ENDPOINT` points at this machine (`localhost`, `127.x`, "
+                  "`::1`): a deployed site would keep its sessions in a DynamoDB Local",
+                  "README.md", "Install"),
+    "E105": Check(_DEPLOY + "the cached engine's `SESSION_CACHE_ALIAS` is a per-process cache "
+                  "(`LocMemCache`): a logout or revocation would not reach the other processes",
+                  "docs/cached-engine.md", "The cached engine"),
+    # Django's session-cookie warnings, which stay silent without django.contrib.sessions
+    **{id: Check(_DEPLOY + f"`{setting}` is not `True` with {names}: Django's `security.{django}`, "
+                 "in Django's words", "docs/checks.md", "System checks")
+       for setting, ids, djangos in (("SESSION_COOKIE_SECURE", ("W110", "W111", "W112"), ("W010", "W011", "W012")),
+                                     ("SESSION_COOKIE_HTTPONLY", ("W113", "W114", "W115"), ("W013", "W014", "W015")))
+       for id, django, names in zip(ids, djangos, ("our app installed", "our middleware",
+                                                   "both"), strict=True)},
 }
 
 
 def _docs(id: str) -> str:
-    page, heading = SECTIONS[id]
+    page, heading = CHECKS[id].page, CHECKS[id].heading
     return f"See the pynamo_sessions documentation, {page}, section '{heading}'."
 
 

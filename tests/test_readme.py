@@ -35,11 +35,9 @@ def test_every_error_the_readme_names_is_exported() -> None:
 
 
 def test_every_check_id_is_documented() -> None:
-    package = Path(pynamo_sessions.__file__).parent
-    source = (package / "checks.py").read_text() + (package / "web" / "cookie_checks.py").read_text()
-    ids = set(re.findall(r'"(?:pynamo_sessions\.)?([EWI]\d{3})"', source))
-    documented = set(re.findall(r"`pynamo_sessions\.([EWI]\d{3})`", DOCS["checks.md"]))
-    assert ids == documented
+    # The page's list is generated from checks.CHECKS (docs/_ext/reference.py), which
+    # tests/test_checks.py holds to the ids the code raises.
+    assert "```{pynamo-checks}" in DOCS["checks.md"]
 
 
 def test_every_link_between_the_pages_leads_to_a_page_and_a_heading() -> None:

@@ -27,3 +27,20 @@ def test_a_setting_without_a_meaning_fails_the_build(monkeypatch: pytest.MonkeyP
                         raising=False)
     with pytest.raises(ExtensionError, match="DYNAMODB_SESSIONS_UNDOCUMENTED has no meaning"):
         reference.settings_rows()
+
+
+def test_the_checks_reference_lists_every_check_with_when_it_fires() -> None:
+    from pynamo_sessions import checks
+
+    rows = {id: (level, when) for id, level, when, _ in reference.checks_rows()}
+    assert set(rows) == {f"pynamo_sessions.{id}" for id in checks.CHECKS}
+    assert rows["pynamo_sessions.E101"] == ("Error", "(deploy) the table does not exist")
+    assert rows["pynamo_sessions.W111"][1].startswith("(deploy) `SESSION_COOKIE_SECURE` is not `True` with our middleware")
+
+
+def test_a_check_that_does_not_say_when_it_fires_fails_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pynamo_sessions import checks
+
+    monkeypatch.setitem(checks.CHECKS, "W999", checks.Check(" ", "README.md", "Install"))
+    with pytest.raises(ExtensionError, match="pynamo_sessions.W999 does not say when it fires"):
+        reference.checks_rows()

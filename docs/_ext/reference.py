@@ -2,7 +2,8 @@
 
 - ``{pynamo-settings}``: every setting from ``pynamo_sessions.conf.Conf``, with its default and
   the meaning written beside its definition; a setting without one fails the build.
-- ``{pynamo-checks}``: every system check id with the page that answers it (``checks.SECTIONS``).
+- ``{pynamo-checks}``: every system check: id, level, when it fires, where it is explained
+  (``checks.CHECKS``).
 - ``{pynamo-commands}``: every management command's help, from its own argument parser.
 """
 
@@ -68,15 +69,31 @@ class SettingsDirective(SphinxDirective):
         return [_table(["Setting", "Type", "Default", "Since", "Meaning"], rows, [24, 14, 14, 6, 42])]
 
 
+def _inline(text: str) -> nodes.paragraph:
+    """A line of the code's own text, with its `backticked` names set as code."""
+    paragraph = nodes.paragraph()
+    for i, part in enumerate(text.split("`")):
+        paragraph += nodes.literal(text=part) if i % 2 else nodes.Text(part)
+    return paragraph
+
+
+def checks_rows() -> list[tuple[str, str, str, str]]:
+    """Each check's id, level, condition and the section that answers it."""
+    from pynamo_sessions import checks
+
+    levels = {"E": "Error", "W": "Warning", "I": "Info"}
+    for id, check in checks.CHECKS.items():
+        if not check.when.strip():
+            raise ExtensionError(f"check pynamo_sessions.{id} does not say when it fires")
+    return [(f"pynamo_sessions.{id}", levels[id[0]], check.when, f"{check.heading} ({check.page})")
+            for id, check in sorted(checks.CHECKS.items(), key=lambda item: (item[0][1:], item[0]))]
+
+
 class ChecksDirective(SphinxDirective):
     def run(self) -> list[nodes.Node]:
-        from pynamo_sessions import checks
-
-        levels = {"E": "Error", "W": "Warning", "I": "Info"}
-        rows = []
-        for id, (page, heading) in sorted(checks.SECTIONS.items()):
-            rows.append([_code(f"pynamo_sessions.{id}"), levels[id[0]], f"{heading} ({page})"])
-        return [_table(["Id", "Level", "Explained in"], rows, [30, 15, 55])]
+        rows: list[list[nodes.Node | str]] = [[_code(id), level, _inline(when), where]
+                                              for id, level, when, where in checks_rows()]
+        return [_table(["Id", "Level", "When", "Explained in"], rows, [22, 10, 48, 20])]
 
 
 class CommandsDirective(SphinxDirective):
