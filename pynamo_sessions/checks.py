@@ -17,6 +17,7 @@ from pynamo_sessions.exceptions import PynamoSessionsError
 from pynamo_sessions.store import aio, models
 from pynamo_sessions.web import cookie_checks
 
+
 class Check(NamedTuple):
     """What the reference says of one check, and where the documentation answers it."""
 

@@ -35,12 +35,13 @@ def test_the_checks_reference_lists_every_check_with_when_it_fires() -> None:
     rows = {id: (level, when) for id, level, when, _ in reference.checks_rows()}
     assert set(rows) == {f"pynamo_sessions.{id}" for id in checks.CHECKS}
     assert rows["pynamo_sessions.E101"] == ("Error", "(deploy) the table does not exist")
-    assert rows["pynamo_sessions.W111"][1].startswith("(deploy) `SESSION_COOKIE_SECURE` is not `True` with our middleware")
+    assert rows["pynamo_sessions.W111"][1].startswith(
+        "(deploy) `SESSION_COOKIE_SECURE` is not `True` with our middleware")
 
 
 def test_a_check_that_does_not_say_when_it_fires_fails_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
     from pynamo_sessions import checks
 
     monkeypatch.setitem(checks.CHECKS, "W999", checks.Check(" ", "README.md", "Install"))
-    with pytest.raises(ExtensionError, match="pynamo_sessions.W999 does not say when it fires"):
+    with pytest.raises(ExtensionError, match=r"pynamo_sessions\.W999 does not say when it fires"):
         reference.checks_rows()
