@@ -4,6 +4,7 @@
     make bench BENCH_ARGS="--requests 300"     # more requests per batch
     make bench BENCH_ARGS=clearsessions        # how the clearsessions sweep grows with the table
     make bench BENCH_ARGS=asgi                 # async views under uvicorn: stock path against ours
+    make bench BENCH_ARGS=encryption           # CPU per request with encryption at rest on against off
 
 Django's real SessionMiddleware wraps tiny views; each scenario runs for each payload and engine,
 interleaved over several rounds so that drift on the machine hits every engine alike. CPU is
@@ -385,6 +386,10 @@ def main() -> int:
         from bench.coldstart.__main__ import main as coldstart
 
         return coldstart(sys.argv[2:])
+    if sys.argv[1:2] == ["encryption"]:
+        from bench.encryption import main as encryption
+
+        return encryption(sys.argv[2:])
     if sys.argv[1:2] == ["tabs"]:
         from bench.tabs.__main__ import main as tabs
 

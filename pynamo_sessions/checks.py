@@ -14,7 +14,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from pynamo_sessions import conf
 from pynamo_sessions.exceptions import PynamoSessionsError
-from pynamo_sessions.store import aio, models
+from pynamo_sessions.store import aio, models, sealing
 from pynamo_sessions.web import cookie_checks
 
 
@@ -33,6 +33,8 @@ CHECKS = {
     "E001": Check("a setting has a wrong type or value (the message names it and the value)",
                   "docs/settings.md", "Settings"),
     "E002": Check("two attribute-name settings are equal", "docs/settings.md", "Settings"),
+    "E003": Check("`DYNAMODB_SESSIONS_ENCRYPT` is on but the `cryptography` package is not installed",
+                  "docs/encryption.md", "Encryption at rest"),
     "W001": Check("the app is installed but `SESSION_ENGINE` is not ours", "README.md", "Install"),
     "W002": Check("no region or endpoint is configured", "README.md", "Install"),
     "W003": Check("`DYNAMODB_LOCAL_ENDPOINT` is set while the original snippet's `APP_ENV` says not local",
@@ -107,7 +109,8 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
     for setting in conf.Conf.settings():
         problem = setting.problem()
         if problem:
-            messages.append(_error(problem, f"Fix {setting.name}: {setting.meaning}", "E001"))
+            hint = f"Fix {setting.name}: {setting.meaning}" + (f" {setting.hint}" if setting.hint else "")
+            messages.append(_error(problem, hint, "E001"))
     clash = conf.attribute_name_clash()
     if clash:
         messages.append(_error(
@@ -136,6 +139,13 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
             "Check the spelling against `aws ec2 describe-regions`; a region newer than this botocore "
             "works once botocore is upgraded.",
             "W005",
+        ))
+    if conf.conf.ENCRYPT and not sealing.available():
+        messages.append(_error(
+            "DYNAMODB_SESSIONS_ENCRYPT is True but the cryptography package is not installed: every "
+            "session read and write would fail.",
+            f"{sealing.EXTRA}, or set DYNAMODB_SESSIONS_ENCRYPT = False.",
+            "E003",
         ))
     app_env = getattr(settings, "APP_ENV", None)
     if conf.conf.LOCAL_ENDPOINT and app_env is not None and app_env != "local":

@@ -76,6 +76,16 @@ def test_the_cookie_goes_out_comes_back_in_and_a_logout_deletes_it(handler: Hand
     assert json.loads(invoke(handler, kind, "/read/", cookie=cookie)["body"]) == {"data": {}, "key": None}
 
 
+def test_encrypted_sessions_work_through_both_handlers(
+    handler: Handler, settings: Any, own_table: str, raw_item: Callable[[str], Any],
+) -> None:
+    settings.DYNAMODB_SESSIONS_ENCRYPT = True
+    create_table()
+    cookie = session_cookie(invoke(handler, "apigw-v2", "/increment/"))
+    assert json.loads(invoke(handler, "apigw-v2", "/increment/", cookie=cookie)["body"]) == {"count": 2}
+    assert list(raw_item(cookie.split("=", 1)[1])["session_data"]) == ["B"]
+
+
 def test_an_outage_answers_503_with_retry_after(handler: Handler, kind: str, proxy: FaultProxy) -> None:
     cookie = session_cookie(invoke(handler, kind, "/increment/"))
     proxy.set_fault(faultproxy.DROP)
@@ -148,6 +158,7 @@ def test_a_wsgi_init_imports_only_what_requests_use_and_leaves_no_thread(dynamod
     modules = set(found["modules"])
     assert "pynamo_sessions.backends.dynamodb" in modules  # the engine is ready for the first request
     unused = {"pynamo_sessions.operations.provision", "pynamo_sessions.operations.cleanup",
-              "pynamo_sessions.operations.importing", "pynamo_sessions.operations.users", "aiobotocore", "aiohttp"}
+              "pynamo_sessions.operations.importing", "pynamo_sessions.operations.users", "aiobotocore", "aiohttp",
+              "cryptography"}
     assert modules & unused == set()
     assert found["threads"] == ["MainThread"]

@@ -51,7 +51,7 @@ from pynamo_sessions import conf
 from pynamo_sessions.backends.dynamodb import SessionStore as DynamoDBStore
 from pynamo_sessions.backends.dynamodb import Stored, alive
 from pynamo_sessions.exceptions import RevocationIncomplete, SessionCacheFailure
-from pynamo_sessions.store import ops
+from pynamo_sessions.store import ops, sealing
 from pynamo_sessions.store.ops import Steps
 
 # Django's cached_db logs cache failures here, at ERROR, as "Error saving to cache (...)": the
@@ -107,13 +107,18 @@ class SessionStore(DynamoDBStore):
                 return {}
             cached = found.get(entry_key)
             if cached is not None:
-                item_key, encoded, expires, *rest = cached  # older entries carry fewer fields
+                item_key, held, expires, *rest = cached  # older entries carry fewer fields
                 created, version = (*rest, None, None)[:2]
+                snapshot = conf.current()
+                # Encrypted data is cached as the item holds it, so the cache holds nothing a
+                # reader of the table could not read either; a value no key opens is a miss.
+                encoded = sealing.text_of(held, snapshot, item_key=item_key, attribute="data")
                 # The cache entry expires with the session, but a clock or a timeout may lag.
-                if alive(expires, created, conf.current()):
+                if encoded is not None and alive(expires, created, snapshot):
                     # A version that another process has moved on since costs the next save
                     # one merge round, never a lost update.
-                    self._remember(Stored(session_key, item_key, encoded, expires, created, version))
+                    sealed = held if isinstance(held, bytes) else None
+                    self._remember(Stored(session_key, item_key, encoded, expires, created, version, sealed))
                     return self.decode(encoded)
         asked = time.monotonic()
         data = yield from super()._load_steps()
@@ -196,7 +201,8 @@ class SessionStore(DynamoDBStore):
         timeout = min(_seconds_until(stored.expires), settings.SESSION_COOKIE_AGE)
         if timeout <= 0:
             return None
-        value = (stored.item_key, stored.data, stored.expires, stored.created, stored.version)
+        held = stored.sealed if stored.sealed is not None else stored.data
+        value = (stored.item_key, held, stored.expires, stored.created, stored.version)
         return self._cache_key(stored.session_key), value, timeout
 
     # The cache is carried out through Django's cache API: sync, or its async twin.

@@ -32,7 +32,7 @@ from django.utils.crypto import get_random_string
 from pynamo_sessions import conf
 from pynamo_sessions.backends.lifetime import AbsoluteLifetime
 from pynamo_sessions.exceptions import MalformedItem, SessionConflict, SessionStorageError, SessionTooLarge
-from pynamo_sessions.store import aio, calls, keys, models, ops, transport
+from pynamo_sessions.store import addresses, aio, calls, keys, models, ops, sealing, transport
 from pynamo_sessions.store.ops import Steps, T
 
 logger = logging.getLogger("pynamo_sessions")
@@ -47,6 +47,7 @@ class Stored(NamedTuple):
     expires: datetime
     created: float | None = None  # epoch seconds, with DYNAMODB_SESSIONS_ABSOLUTE_AGE
     version: int | None = None  # None: the item has no version attribute yet
+    sealed: bytes | None = None  # the data as the item holds it, when encrypted (the cache keeps this)
 
 
 def alive(expires: datetime, created: float | None, snapshot: conf.Snapshot) -> bool:
@@ -59,6 +60,10 @@ def alive(expires: datetime, created: float | None, snapshot: conf.Snapshot) -> 
         return False
     age = snapshot.absolute_age
     return age is None or created is None or created + age > now
+
+
+def _sealed(item: models.SessionItem) -> bytes | None:
+    return item.data if isinstance(item.data, bytes) else None
 
 
 def _aware(value: datetime) -> datetime:
@@ -262,12 +267,20 @@ class SessionStore(AbsoluteLifetime, SessionBase):
             self._session_key = None
             self._lifetime_start = None
             return {}
-        self._remember(Stored(session_key, item.key, item.data, item.expires, getattr(item, "created", None),
-                              item.version))
-        data = self.decode(item.data)
+        encoded = self._encoded(item)
+        self._remember(Stored(session_key, item.key, encoded, item.expires, getattr(item, "created", None),
+                              item.version, _sealed(item)))
+        data = self.decode(encoded)
         if conf.current().track_users and getattr(item, "user_id", None) is None and data:
             self._join_user_index(data)
         return data
+
+    def _encoded(self, item: models.SessionItem) -> str:
+        """The item's encoded data, opened if it is sealed; a value no key opens (another key,
+        tampered with, moved from another item) reads as an empty session, as Django reads data
+        whose signature fails."""
+        text = sealing.text_of(item.data, conf.current(), item_key=item.key, attribute="data")
+        return self.encode({}) if text is None else text
 
     def _join_user_index(self, data: dict[str, Any]) -> None:
         """A signed-in session stored before DYNAMODB_SESSIONS_TRACK_USERS was on has no user id
@@ -343,7 +356,7 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         stored = self._stored if self._stored is not None and self._stored.session_key == session_key else None
         created = self._created()
         version = None if must_create or stored is None else stored.version
-        item = self._item(self._item_key(session_key, snapshot), data, expires, created, version, snapshot)
+        item, encoded = self._item(self._item_key(session_key, snapshot), data, expires, created, version, snapshot)
         # Creating, a taken key is never overwritten (not even by an expired item that TTL has
         # not removed yet: create() then draws another key). Updating, the item must still
         # exist at the version this request read: if another request deleted it (logout,
@@ -355,12 +368,13 @@ class SessionStore(AbsoluteLifetime, SessionBase):
                 if outcome != ops.RESENT_CONDITION_FAILED:
                     raise CreateError
                 yield from self._own_create_steps(item)
-                self._remember(Stored(session_key, item.key, item.data, item.expires, created, item.version))
+                self._remember(Stored(session_key, item.key, encoded, item.expires, created, item.version,
+                                      _sealed(item)))
                 return
             base = None if stored is None else self.decode(stored.data)
-            item = yield from self._merge_steps(session_key, base, data, created, version, snapshot)
+            item, encoded = yield from self._merge_steps(session_key, base, data, created, version, snapshot)
             self.merged = True
-        self._remember(Stored(session_key, item.key, item.data, item.expires, created, item.version))
+        self._remember(Stored(session_key, item.key, encoded, item.expires, created, item.version, _sealed(item)))
 
     def _own_create_steps(self, item: models.SessionItem) -> Steps[None]:
         """A create that botocore sent more than once failed its condition: the key is taken. By
@@ -377,7 +391,7 @@ class SessionStore(AbsoluteLifetime, SessionBase):
     def _merge_steps(
         self, session_key: str, base: dict[str, Any] | None, ours: dict[str, Any], created: float | None,
         conditioned: int | None, snapshot: conf.Snapshot,
-    ) -> Steps[models.SessionItem]:
+    ) -> Steps[tuple[models.SessionItem, str]]:
         """Another request saved this session since it was read (or deleted it): apply the keys
         this request changed to the session as stored now, on its version, a bounded number of
         rounds. Costs one GetItem and one PutItem a round; the fast path costs nothing.
@@ -400,17 +414,17 @@ class SessionStore(AbsoluteLifetime, SessionBase):
                     "it was written by another program with values this store cannot condition on. Nothing "
                     "was written; fix or delete the item.", operation="PutItem")
             conditioned = current.version
-            merged, changed = ops.merge(base, ours, self.decode(current.data))
+            merged, changed = ops.merge(base, ours, self.decode(self._encoded(current)))
             logger.debug("Session save conflicted with another request's (round %d); merged keys: %s",
                          round_number, ", ".join(sorted(changed)) or "none")
             # The request's view of the session becomes the merge: its expiry (set_expiry is a
             # key) and user are read from it.
             self._session_cache = merged
             expires = _aware(self.get_expiry_date())
-            item = self._item(current.key, merged, expires, created, current.version, snapshot)
+            item, encoded = self._item(current.key, merged, expires, created, current.version, snapshot)
             outcome = yield ops.Put(item, False, conflict=ops.MERGED)
             if outcome == ops.OK:
-                return item
+                return item, encoded
         conflict = SessionConflict(keys.redact(session_key), ops.MERGE_ROUNDS)
         logger.warning("%s", conflict)
         raise conflict
@@ -418,20 +432,25 @@ class SessionStore(AbsoluteLifetime, SessionBase):
     def _item(
         self, item_key: str, data: dict[str, Any], expires: datetime, created: float | None,
         version: int | None, snapshot: conf.Snapshot,
-    ) -> models.SessionItem:
-        """The item to write for ``data``; raises SessionTooLarge past DynamoDB's limit."""
-        attributes: dict[str, Any] = {"data": self.encode(data), "expires": expires}
+    ) -> tuple[models.SessionItem, str]:
+        """The item to write for ``data``, and the data encoded; raises SessionTooLarge past
+        DynamoDB's limit, counting the data as written (sealed, with encryption)."""
+        encoded = self.encode(data)
+        attributes: dict[str, Any] = {
+            "data": sealing.stored_value(encoded, snapshot, item_key=item_key, attribute="data"),
+            "expires": expires,
+        }
         if created is not None:
             attributes["created"] = created
         if version is not None:
             attributes["version"] = version
         if snapshot.track_users:
-            attributes.update(self._user_attributes(data, snapshot))
+            attributes.update(self._user_attributes(data, item_key, snapshot))
         item = models.bound_model()(item_key, **attributes)
         size = item.size()
         if size > models.ITEM_SIZE_LIMIT:
             raise SessionTooLarge(size, models.ITEM_SIZE_LIMIT)
-        return item
+        return item, encoded
 
     def _touch_can_wait(
         self, data: dict[str, Any], expires: datetime, snapshot: conf.Snapshot
@@ -444,7 +463,7 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         # Only ever skip a small step forward: a shorter expiry (set_expiry) is always written.
         return 0 <= ahead < snapshot.touch_interval and self.decode(stored.data) == data
 
-    def _user_attributes(self, data: dict[str, Any], snapshot: conf.Snapshot) -> dict[str, Any]:
+    def _user_attributes(self, data: dict[str, Any], item_key: str, snapshot: conf.Snapshot) -> dict[str, Any]:
         from django.contrib.auth import SESSION_KEY  # only with TRACK_USERS: a cold start skips auth
 
         user_id = data.get(SESSION_KEY)
@@ -452,7 +471,11 @@ class SessionStore(AbsoluteLifetime, SessionBase):
             return {}  # anonymous sessions stay out of the sparse user index
         attributes: dict[str, Any] = {"user_id": str(user_id), "updated": int(time.time())}
         if snapshot.track_client and self.client_info is not None:
-            attributes["user_agent"], attributes["ip_address"] = self.client_info
+            user_agent, ip_address = self.client_info
+            kept = {"user_agent": user_agent, "ip_address": addresses.kept_address(ip_address, snapshot.client_ip)}
+            for name, text in kept.items():
+                if text is not None:
+                    attributes[name] = sealing.stored_value(text, snapshot, item_key=item_key, attribute=name)
         return attributes
 
     def _delete_steps(self, session_key: str | None) -> Steps[None]:

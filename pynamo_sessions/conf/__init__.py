@@ -26,6 +26,7 @@ T = TypeVar("T")
 BILLING_MODES = ("PAY_PER_REQUEST", "PROVISIONED")
 ON_UNAVAILABLE_CHOICES = ("raise", "anonymous")
 ASYNC_TRANSPORTS = ("auto", "native", "thread")
+CLIENT_IP_CHOICES = ("full", "truncated", "none")
 #: The SESSION_ENGINE values that mean "sessions in DynamoDB".
 ENGINES = ("pynamo_sessions.backends.dynamodb", "pynamo_sessions.backends.cached_dynamodb")
 CACHED_ENGINE = ENGINES[1]
@@ -51,12 +52,15 @@ def is_on_this_machine(url: str) -> bool:
 class Setting(Generic[T]):
     """One Django setting: its name, default, check and the meaning the documentation shows."""
 
-    def __init__(self, name: str, default: T, check: Check, meaning: str, *, since: str = "0.1.0") -> None:
+    def __init__(self, name: str, default: T, check: Check, meaning: str, *, since: str = "0.1.0",
+                 hint: str = "", secret: bool = False) -> None:
         self.name = name
         self.default = default
         self.check = check
         self.meaning = meaning
         self.since = since  # the release that brought it (the reference shows it)
+        self.hint = hint  # how to fix a bad value, beyond its meaning (the settings check shows it)
+        self.secret = secret  # never shown in a message: not even a bad value
 
     @property
     def kind(self) -> str:
@@ -79,7 +83,10 @@ class Setting(Generic[T]):
         """Return a full sentence describing what is wrong with the current value, or None."""
         value = getattr(settings, self.name, self.default)
         reason = self.check(value)
-        return None if reason is None else f"{self.name} {reason}; got {value!r}."
+        if reason is None:
+            return None
+        got = f"a {type(value).__name__} (not shown: it holds secrets)" if self.secret else repr(value)
+        return f"{self.name} {reason}; got {got}."
 
 
 class Conf:
@@ -228,6 +235,23 @@ class Conf:
         "site's layout (\"base.html\") to show the page inside it, which needs a block named "
         "content (and title).",
     )
+    ENCRYPT: Setting[bool] = Setting(
+        "DYNAMODB_SESSIONS_ENCRYPT", False, values.boolean,
+        "Encrypt the session data and the client details (user agent, IP address) with AES-256-GCM "
+        "before they reach DynamoDB (needs the encryption extra). Items written before stay "
+        "readable and are encrypted at their next save; turned off, encrypted items still load.",
+    )
+    ENCRYPTION_KEYS: Setting[list[str] | None] = Setting(
+        "DYNAMODB_SESSIONS_ENCRYPTION_KEYS", None, values.optional_encryption_keys,
+        "Keys, each 32 random bytes in URL-safe base64: the first encrypts, every one decrypts. "
+        "None derives them (HKDF) from SECRET_KEY and each of SECRET_KEY_FALLBACKS.",
+        hint=f"Make a key with: {values.ENCRYPTION_KEY_COMMAND}", secret=True,
+    )
+    CLIENT_IP: Setting[str] = Setting(
+        "DYNAMODB_SESSIONS_CLIENT_IP", "full", values.one_of(CLIENT_IP_CHOICES),
+        "With TRACK_CLIENT, how much of the IP address is kept: 'full', 'truncated' (the network: "
+        "IPv4 /24, IPv6 /48) or 'none'.",
+    )
     METRICS_CALLBACK: Setting[Any] = Setting(
         "DYNAMODB_SESSIONS_METRICS_CALLBACK", None, values.optional_dotted_path,
         "A callable (or its dotted path) called with a pynamo_sessions.store.usage.Call after each "
@@ -277,6 +301,9 @@ class Snapshot(NamedTuple):
     user_index: str
     absolute_age: int | None
     attr_created: str
+    encrypt: bool
+    encryption_keys: tuple[str, ...] | None
+    client_ip: str
     metrics_callback: Any
 
 
@@ -363,6 +390,9 @@ def current() -> Snapshot:
             user_index=conf.USER_INDEX,
             absolute_age=conf.ABSOLUTE_AGE,
             attr_created=conf.ATTR_CREATED,
+            encrypt=conf.ENCRYPT,
+            encryption_keys=None if conf.ENCRYPTION_KEYS is None else tuple(conf.ENCRYPTION_KEYS),
+            client_ip=conf.CLIENT_IP,
             metrics_callback=conf.METRICS_CALLBACK,
         )
         _snapshot = snapshot

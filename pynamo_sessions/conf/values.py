@@ -4,6 +4,7 @@ completes with the setting's name and the value it got."""
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable
 from typing import Any
@@ -94,6 +95,46 @@ def optional_dotted_path(value: Any) -> str | None:
     return "must be None, a callable or a dotted path such as 'myproject.metrics.record'"
 
 
+ENCRYPTION_KEY_SIZE = 32
+#: The one-line command that makes a good key (the settings check's hint and the docs show it).
+ENCRYPTION_KEY_COMMAND = (
+    "python -c \"import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())\""
+)
+
+
+def encryption_key(text: str) -> bytes:
+    """A configured encryption key's 32 bytes; ValueError saying what is wrong (never the key)."""
+    try:
+        raw = base64.urlsafe_b64decode(text.encode("ascii"))
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise ValueError("is not URL-safe base64") from exc
+    if base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=") != text.rstrip("="):
+        raise ValueError("is not URL-safe base64")
+    if len(raw) != ENCRYPTION_KEY_SIZE:
+        raise ValueError(f"decodes to {len(raw)} bytes, not {ENCRYPTION_KEY_SIZE}")
+    return raw
+
+
+def optional_encryption_keys(value: Any) -> str | None:
+    if value is None:
+        return None
+    must = "must be None or a non-empty list of keys, each 32 random bytes in URL-safe base64"
+    if not isinstance(value, (list, tuple)) or not value:
+        return must
+    seen: set[bytes] = set()
+    for number, text in enumerate(value, 1):
+        if not isinstance(text, str):
+            return f"{must}: key {number} is not a string"
+        try:
+            raw = encryption_key(text)
+        except ValueError as exc:
+            return f"{must}: key {number} {exc}"
+        if raw in seen:
+            return f"{must}: key {number} repeats an earlier one"
+        seen.add(raw)
+    return None
+
+
 # What the reference shows as each setting's type, by the check that guards it.
 KINDS: dict[Check, str] = {
     optional_url: "str (http(s) URL) or None",
@@ -108,6 +149,7 @@ KINDS: dict[Check, str] = {
     positive_seconds: "float (seconds)",
     optional_positive_int: "int (1 or more) or None",
     optional_dotted_path: "callable, dotted path or None",
+    optional_encryption_keys: "list of str (URL-safe base64 keys) or None",
 }
 
 

@@ -35,7 +35,7 @@ from django.utils import timezone
 from pynamo_sessions import conf
 from pynamo_sessions.exceptions import DYNAMODB_ERRORS, PynamoSessionsError, is_condition_failure, storage_error
 from pynamo_sessions.operations.tally import Tally
-from pynamo_sessions.store import keys, models
+from pynamo_sessions.store import keys, models, sealing
 
 Row = tuple[str, str, datetime]  # session key, encoded data, expiry
 RESUME_POINT_LENGTH = 20
@@ -139,12 +139,14 @@ def import_sessions(
             tally.add(invalid_key=1)
             return
         expires = timezone.make_aware(expire_date) if timezone.is_naive(expire_date) else expire_date
-        attributes: dict[str, Any] = {"data": data, "expires": expires}
+        item_key = keys.item_key(session_key, hashed=snapshot.hash_keys)
+        stored = sealing.stored_value(data, snapshot, item_key=item_key, attribute="data")
+        attributes: dict[str, Any] = {"data": stored, "expires": expires}
         if snapshot.track_users:
             user_id = decoder.decode(data).get(AUTH_USER_KEY)
             if user_id is not None:
                 attributes.update(user_id=str(user_id), updated=int(time.time()))
-        item = model(keys.item_key(session_key, hashed=snapshot.hash_keys), **attributes)
+        item = model(item_key, **attributes)
         if item.size() > models.ITEM_SIZE_LIMIT:
             tally.add(too_large=1)
             return
@@ -182,7 +184,9 @@ def _record(model: type[models.SessionItem], item_key: str, expires: datetime, s
     """Record that an import copies ``item_key``; True when no import had copied it before."""
     # A row's expiry moves on while old servers still save it, and the record must outlive it.
     until = max(expires, timezone.now()) + timedelta(seconds=settings.SESSION_COOKIE_AGE)
-    return _put(model(IMPORTED_PREFIX + item_key, data="", expires=until), model.must_not_exist, snapshot)
+    record = IMPORTED_PREFIX + item_key
+    empty = sealing.stored_value("", snapshot, item_key=record, attribute="data")
+    return _put(model(record, data=empty, expires=until), model.must_not_exist, snapshot)
 
 
 def _put(item: models.SessionItem, condition: Any, snapshot: conf.Snapshot) -> bool:

@@ -27,7 +27,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from pynamo_sessions import conf
 from pynamo_sessions.exceptions import DYNAMODB_ERRORS, RevocationIncomplete, storage_error
-from pynamo_sessions.store import keys, models
+from pynamo_sessions.store import keys, models, sealing
 
 logger = logging.getLogger("pynamo_sessions")
 
@@ -125,14 +125,16 @@ def list_sessions(user_id: Any, *, limit: int | None = None) -> list[UserSession
     deleted them yet."""
     now = datetime.now(UTC)
     model = models.bound_model()
+    snapshot = conf.current()
     items = (models.from_raw(model, raw, with_data=False) for raw in _query(user_id, limit))
     sessions = [
         UserSession(
             key=item.key,
             expires=item.expires,
             last_seen=_datetime(item.updated),
-            user_agent=item.user_agent,
-            ip_address=item.ip_address,
+            # Opened for the page when encrypted; one no key opens shows as an unknown device.
+            user_agent=sealing.text_of(item.user_agent, snapshot, item_key=item.key, attribute="user_agent"),
+            ip_address=sealing.text_of(item.ip_address, snapshot, item_key=item.key, attribute="ip_address"),
             created=_datetime(getattr(item, "created", None)),
         )
         for item in items
@@ -186,11 +188,14 @@ def _leave_notices(item_keys: list[str]) -> None:
     if not item_keys:
         return
     model = models.bound_model()
+    snapshot = conf.current()
     until = datetime.now(UTC) + timedelta(seconds=min(NOTICE_SECONDS, settings.SESSION_COOKIE_AGE))
     try:
         with model.batch_write() as batch:
             for key in item_keys:
-                batch.save(model(keys.SIGNED_OUT_PREFIX + key, data="", expires=until))
+                notice = keys.SIGNED_OUT_PREFIX + key
+                batch.save(model(notice, data=sealing.stored_value("", snapshot, item_key=notice, attribute="data"),
+                                 expires=until))
     except DYNAMODB_ERRORS as exc:
         logger.warning("Could not leave the signed-out notice of %d revoked session%s (%s); they are signed out "
                        "all the same.", len(item_keys), "" if len(item_keys) == 1 else "s", exc)

@@ -18,7 +18,9 @@ from decimal import Decimal
 from typing import Any, ClassVar, cast
 
 import botocore.session
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.attributes import Attribute, NumberAttribute, TTLAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.constants import BINARY, STRING
+from pynamodb.exceptions import AttributeDeserializationError
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
@@ -41,6 +43,28 @@ LOCAL_REGION = "us-east-1"
 LOCAL_CREDENTIALS = ("pynamosessions", "pynamosessions")
 
 
+class TextAttribute(Attribute[str | bytes]):
+    """Text that may be sealed (``store.sealing``): a string (S) as it is, sealed as a binary (B).
+    It reads either, so items written before encryption was turned on, or after it was turned
+    off, load alike; it writes what its binding was built for: B when encrypting, else S."""
+
+    def __init__(self, *, sealed: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.attr_type = BINARY if sealed else STRING
+
+    def get_value(self, value: dict[str, Any]) -> Any:
+        for found in (STRING, BINARY):
+            if found in value:
+                return value[found]
+        raise AttributeDeserializationError(self.attr_name, self.attr_type)
+
+    def serialize(self, value: str | bytes) -> str | bytes:
+        if isinstance(value, bytes) != (self.attr_type == BINARY):
+            # A sealed value written as S (or text as B) would read back as garbage: refuse it.
+            raise TypeError(f"{self.attr_name!r} is written as {self.attr_type}; got {type(value).__name__}")
+        return value
+
+
 class SessionItem(Model):
     """One session. The real attributes come from ``build()``; these annotations type them.
 
@@ -51,7 +75,8 @@ class SessionItem(Model):
     # ClassVar makes mypy read them as descriptors: ``SessionItem.key`` is the attribute (for
     # conditions), ``item.key`` its value.
     key: ClassVar[UnicodeAttribute]
-    data: ClassVar[UnicodeAttribute]
+    # The signed, encoded session data; sealed (bytes) with DYNAMODB_SESSIONS_ENCRYPT.
+    data: ClassVar[TextAttribute]
     expires: ClassVar[TTLAttribute]
     # PynamoDB's optimistic locking: every save is conditional on the version it read and
     # writes the next one, so parallel saves of one session are detected and merged instead of
@@ -64,8 +89,8 @@ class SessionItem(Model):
     created: ClassVar[NumberAttribute]
     user_id: ClassVar[UnicodeAttribute]
     updated: ClassVar[NumberAttribute]
-    user_agent: ClassVar[UnicodeAttribute]
-    ip_address: ClassVar[UnicodeAttribute]
+    user_agent: ClassVar[TextAttribute]
+    ip_address: ClassVar[TextAttribute]
     # The write conditions, built once per bound class rather than on every save.
     must_not_exist: ClassVar[Condition]
     must_exist: ClassVar[Condition]
@@ -80,7 +105,10 @@ class SessionItem(Model):
         total = 0 if values.get("version") is not None else sizes["version"] + _NUMBER_SIZE
         for name, value in values.items():
             if value is not None:
-                total += sizes[name] + (len(value.encode()) if isinstance(value, str) else _NUMBER_SIZE)
+                if isinstance(value, str):
+                    total += sizes[name] + len(value.encode())
+                else:
+                    total += sizes[name] + (len(value) if isinstance(value, bytes) else _NUMBER_SIZE)
         return total
 
 
@@ -147,7 +175,7 @@ def build(snapshot: conf.Snapshot, *, admin: bool = False) -> type[SessionItem]:
         "__qualname__": "BoundSessionItem",
         "Meta": type("Meta", (), meta),
         "key": UnicodeAttribute(hash_key=True, attr_name=snapshot.attr_id),
-        "data": UnicodeAttribute(attr_name=snapshot.attr_data),
+        "data": TextAttribute(sealed=snapshot.encrypt, attr_name=snapshot.attr_data),
         "expires": TTLAttribute(attr_name=snapshot.attr_ttl),
         "version": VersionAttribute(attr_name=snapshot.attr_version),
     }
@@ -158,8 +186,8 @@ def build(snapshot: conf.Snapshot, *, admin: bool = False) -> type[SessionItem]:
         namespace.update(
             user_id=UnicodeAttribute(null=True, attr_name=attr_user),
             updated=NumberAttribute(null=True, attr_name=conf.RESERVED_ATTRIBUTES[0]),
-            user_agent=UnicodeAttribute(null=True, attr_name=conf.RESERVED_ATTRIBUTES[1]),
-            ip_address=UnicodeAttribute(null=True, attr_name=conf.RESERVED_ATTRIBUTES[2]),
+            user_agent=TextAttribute(sealed=snapshot.encrypt, null=True, attr_name=conf.RESERVED_ATTRIBUTES[1]),
+            ip_address=TextAttribute(sealed=snapshot.encrypt, null=True, attr_name=conf.RESERVED_ATTRIBUTES[2]),
             by_user=_user_index(snapshot),
         )
     model = cast(type[SessionItem], type("BoundSessionItem", (SessionItem,), namespace))
@@ -222,7 +250,7 @@ def connection_fields(snapshot: conf.Snapshot) -> tuple[Any, ...]:
         snapshot.read_capacity_units, snapshot.write_capacity_units, snapshot.connect_timeout,
         snapshot.read_timeout, snapshot.max_retry_attempts, snapshot.max_pool_connections,
         snapshot.track_users, snapshot.attr_user, snapshot.user_index, snapshot.retry_mode,
-        snapshot.absolute_age is not None, snapshot.attr_created,
+        snapshot.absolute_age is not None, snapshot.attr_created, snapshot.encrypt,
     )
 
 
@@ -293,7 +321,7 @@ def from_raw(model: type[SessionItem], raw: dict[str, Any], *, with_data: bool =
     problem = None
     if not isinstance(item.expires, datetime):
         problem = (model.expires.attr_name, "missing")
-    elif with_data and not isinstance(item.data, str):
+    elif with_data and not isinstance(item.data, (str, bytes)):
         problem = (model.data.attr_name, "missing")
     else:
         version = (raw.get(model.version.attr_name) or {}).get("N")
@@ -321,7 +349,8 @@ def _diagnose(model: type[SessionItem], raw: dict[str, Any]) -> tuple[str, str]:
         if not isinstance(value, dict) or not value:
             continue
         found = next(iter(value))
-        if found != attribute.attr_type:
+        readable = (STRING, BINARY) if isinstance(attribute, TextAttribute) else (attribute.attr_type,)
+        if found not in readable:
             return attribute.attr_name, f"type {found} (expected {attribute.attr_type})"
         try:
             attribute.deserialize(attribute.get_value(value))

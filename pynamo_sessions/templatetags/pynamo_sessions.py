@@ -1,4 +1,5 @@
-"""``{% load pynamo_sessions %}``: relative times as the sessions page shows them."""
+"""``{% load pynamo_sessions %}``: relative times as the sessions page shows them, and what it
+shows of IP addresses."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ from django import template
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
+from pynamo_sessions import conf
+
 register = template.Library()
+
+
+@register.simple_tag
+def client_ip_kept() -> str:
+    """DYNAMODB_SESSIONS_CLIENT_IP: 'full', 'truncated' or 'none', so the table says what its
+    address column holds (or leaves it out)."""
+    return conf.current().client_ip
 
 
 @register.filter
