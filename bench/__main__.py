@@ -5,6 +5,7 @@
     make bench BENCH_ARGS=clearsessions        # how the clearsessions sweep grows with the table
     make bench BENCH_ARGS=asgi                 # async views under uvicorn: stock path against ours
     make bench BENCH_ARGS=encryption           # CPU per request with encryption at rest on against off
+    make bench BENCH_ARGS=users                # the sessions page's read, ordered user index or not
 
 Django's real SessionMiddleware wraps tiny views; each scenario runs for each payload and engine,
 interleaved over several rounds so that drift on the machine hits every engine alike. CPU is
@@ -390,6 +391,10 @@ def main() -> int:
         from bench.encryption import main as encryption
 
         return encryption(sys.argv[2:])
+    if sys.argv[1:2] == ["users"]:
+        from bench.users import main as users
+
+        return users(sys.argv[2:])
     if sys.argv[1:2] == ["tabs"]:
         from bench.tabs.__main__ import main as tabs
 

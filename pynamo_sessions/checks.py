@@ -55,6 +55,8 @@ CHECKS = {
     "E104": Check(_DEPLOY + "`TRACK_USERS` is on and the user index is missing",
                   "docs/users.md", "A user's sessions"),
     "W101": Check(_DEPLOY + "TTL is not enabled", "docs/expiry.md", "Expiry and TTL"),
+    "W104": Check(_DEPLOY + "the user index has no sort key (made by an earlier release): the pages and the cap "
+                  "read up to 1,000 of a user's sessions", "docs/users.md", "An index in last-use order"),
     "W102": Check(_DEPLOY + "the table could not be checked (unreachable, or not allowed): a warning, "
                   "not a traceback", "docs/iam.md", "IAM policy"),
     "W103": Check(_DEPLOY + "`DYNAMODB_LOCAL_ENDPOINT` points at this machine (`localhost`, `127.x`, "
@@ -285,6 +287,15 @@ def _check_table(snapshot: conf.Snapshot) -> list[checks.CheckMessage]:
                 f"{snapshot.user_index!r}.",
                 "Run `python manage.py createsessiontable` to add it.",
                 "E104",
+            ))
+        elif snapshot.track_users and not provision.user_index_is_ordered(description, snapshot):
+            messages.append(_warning(
+                f"The user index {snapshot.user_index!r} of table {table!r} has no sort key: the sessions "
+                "pages and the per-user cap read up to 1,000 of a user's sessions to show the 50 most "
+                "recently used.",
+                "Add an ordered index beside it: set DYNAMODB_SESSIONS_USER_INDEX to a new name, run "
+                "`python manage.py createsessiontable`, deploy, then delete the old index.",
+                "W104",
             ))
         # GetItem is what every request needs; reading a key that cannot exist proves the
         # permission without touching a real session.

@@ -21,9 +21,8 @@ from django.test import Client
 
 from pynamo_sessions import SessionTooLarge, checks, conf, create_table
 from pynamo_sessions.backends.dynamodb import SessionStore as PlainStore
-from pynamo_sessions.operations import users
+from pynamo_sessions.operations import devices, users
 from pynamo_sessions.store import addresses, models, sealing
-from pynamo_sessions.web import devices
 from tests.helpers import Via
 
 MARKER = "Zebra-7e1f-marker"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pynamo_sessions"
-BASE = {"conf", "exceptions"}  # settings and errors, beneath everything
+BASE = {"conf", "exceptions", "signals"}  # settings, errors and signals, beneath everything
 MAY_IMPORT = {
     "store": {"store"},
     "backends": {"store", "backends"},

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,7 +51,7 @@ def whoami(client: Client) -> str:
 
 def refs(user: User) -> dict[str, str]:
     """Each live session's ref, by the device the page shows."""
-    from pynamo_sessions.web.devices import describe
+    from pynamo_sessions.operations.devices import describe
 
     return {describe(s.user_agent): s.ref for s in users.list_sessions(user.pk)}
 
@@ -143,15 +145,19 @@ def many_sessions(user: User, count: int) -> None:
 def test_a_user_with_hundreds_of_sessions_gets_a_bounded_page(
     tracked: str, alice: User, settings: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from pynamo_sessions.web import devices, views
+    from pynamo_sessions.operations import devices
+    from pynamo_sessions.web import views
     from tests.helpers import count_calls
 
     laptop = signed_in(alice, FIREFOX)
     many_sessions(alice, 130)
     devices.describe.cache_clear()
-    response = laptop.get(PAGE)
+    with queries() as sent:
+        response = laptop.get(PAGE)
     page = response.content.decode()
-    assert "131 live sessions (the 50 used most recently are shown)" in page
+    # The index answers in last-use order: one Query of 51 items, whatever the user has.
+    assert [query["Limit"] for query in sent] == [51] and all(q["ScanIndexForward"] is False for q in sent)
+    assert "More than 50 live sessions (the 50 used most recently are shown)" in page
     assert len(response.context["sessions"]) == views.PAGE_SIZE == 50
     assert devices.describe.cache_info().currsize <= views.PAGE_SIZE  # agents parsed for shown rows only
     monkeypatch.setattr(views, "REVOKE_PER_REQUEST", 100)
@@ -163,6 +169,44 @@ def test_a_user_with_hundreds_of_sessions_gets_a_bounded_page(
     page = laptop.post(f"{PAGE}revoke-others/").content.decode()
     assert "Signed out 30 other sessions." in page and "1 live session" in page
     assert whoami(laptop) == "alice"  # the current one is kept
+
+
+@contextmanager
+def queries() -> Iterator[list[dict[str, Any]]]:
+    """The parameters of each Query the request path's client sends inside the block."""
+    from pynamo_sessions.store import models
+
+    sent: list[dict[str, Any]] = []
+    events = models.bound_model()._get_connection().connection.client.meta.events
+
+    def record(params: dict[str, Any], **kwargs: Any) -> None:
+        sent.append(params)
+
+    events.register("provide-client-params.dynamodb.Query", record, unique_id="tests-queries")
+    try:
+        yield sent
+    finally:
+        events.unregister("provide-client-params.dynamodb.Query", unique_id="tests-queries")
+
+
+def test_an_index_made_by_an_earlier_release_still_lists_in_last_use_order(
+    settings: Any, own_table: str, alice: User, raw: Any,
+) -> None:
+    from pynamo_sessions import checks
+    from tests.helpers import create_table_of_an_earlier_release
+
+    settings.DYNAMODB_SESSIONS_TRACK_USERS = settings.DYNAMODB_SESSIONS_TRACK_CLIENT = True
+    create_table_of_an_earlier_release(raw, own_table)
+    assert "pynamo_sessions.W104" in [m.id for m in checks.check_table()]
+    laptop = signed_in(alice, FIREFOX)
+    many_sessions(alice, 60)
+    time.sleep(1.05)
+    laptop.get("/increment/", HTTP_USER_AGENT=FIREFOX)  # the most recently used
+    with queries() as sent:
+        response = laptop.get(PAGE)
+    assert [query["Limit"] for query in sent] == [51, 1000 - 51]  # the first page shows it has no order
+    assert "61 live sessions (the 50 used most recently are shown)" in response.content.decode()
+    assert response.context["sessions"][0].is_current
 
 
 def test_another_users_session_answers_404_and_changes_nothing(tracked: str, alice: User) -> None:

@@ -39,7 +39,8 @@ def logged_in(user_id: Any, store_class: type[Any] = SessionStore, **data: Any) 
 def test_provisioning_creates_the_user_index(tracked: str, raw: Any) -> None:
     indexes = raw.describe_table(TableName=tracked)["Table"]["GlobalSecondaryIndexes"]
     assert [(i["IndexName"], i["KeySchema"]) for i in indexes] == [
-        ("user_id-index", [{"AttributeName": "user_id", "KeyType": "HASH"}])
+        ("user_id-index", [{"AttributeName": "user_id", "KeyType": "HASH"},
+                           {"AttributeName": "updated", "KeyType": "RANGE"}])  # in last-use order
     ]
     assert [m.id for m in checks.check_table()] == ["pynamo_sessions.W103"]  # the suite's local endpoint
 

@@ -1,5 +1,5 @@
 """Operations: provisioning, the sweep, the import, the IAM policy, the per-user API (list,
-revoke), the AWS Lambda runtime hook.
+revoke, device names, what a login does), the AWS Lambda runtime hook.
 
 May import the store and ``backends/``; never the web side or the test tools.
 """

@@ -84,10 +84,12 @@ def table_resource(snapshot: conf.Snapshot | None = None) -> dict[str, Any]:
         "SSESpecification": {"SSEEnabled": True},
     }
     if snapshot.track_users:
-        properties["AttributeDefinitions"].append({"AttributeName": snapshot.attr_user, "AttributeType": "S"})
+        properties["AttributeDefinitions"] += [{"AttributeName": snapshot.attr_user, "AttributeType": "S"},
+                                               {"AttributeName": models.USER_INDEX_SORT_KEY, "AttributeType": "N"}]
         properties["GlobalSecondaryIndexes"] = [{
             "IndexName": snapshot.user_index,
-            "KeySchema": [{"AttributeName": snapshot.attr_user, "KeyType": "HASH"}],
+            "KeySchema": [{"AttributeName": snapshot.attr_user, "KeyType": "HASH"},
+                          {"AttributeName": models.USER_INDEX_SORT_KEY, "KeyType": "RANGE"}],
             "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": models.user_index_projection(snapshot)},
         }]
     return {"SessionsTable": {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "Properties": properties}}

@@ -92,6 +92,15 @@ def has_user_index(description: dict[str, Any], snapshot: conf.Snapshot) -> bool
     return snapshot.user_index in names
 
 
+def user_index_is_ordered(description: dict[str, Any], snapshot: conf.Snapshot) -> bool:
+    """Whether the user index answers most recently used first: sorted by the last save (made
+    so since it had a sort key; an index made before has only the user id)."""
+    for index in description.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] == snapshot.user_index:
+            return {"AttributeName": models.USER_INDEX_SORT_KEY, "KeyType": "RANGE"} in index["KeySchema"]
+    return False
+
+
 def create_table() -> TableReport:
     """Create the sessions table with TTL (and the user index when tracking users) if needed.
 
@@ -144,7 +153,8 @@ def create_table() -> TableReport:
 def _add_user_index(client: Any, snapshot: conf.Snapshot) -> None:
     index: dict[str, Any] = {
         "IndexName": snapshot.user_index,
-        "KeySchema": [{"AttributeName": snapshot.attr_user, "KeyType": "HASH"}],
+        "KeySchema": [{"AttributeName": snapshot.attr_user, "KeyType": "HASH"},
+                      {"AttributeName": models.USER_INDEX_SORT_KEY, "KeyType": "RANGE"}],
         "Projection": {
             "ProjectionType": "INCLUDE",
             "NonKeyAttributes": models.user_index_projection(snapshot),
@@ -158,7 +168,8 @@ def _add_user_index(client: Any, snapshot: conf.Snapshot) -> None:
     try:
         client.update_table(
             TableName=snapshot.table_name,
-            AttributeDefinitions=[{"AttributeName": snapshot.attr_user, "AttributeType": "S"}],
+            AttributeDefinitions=[{"AttributeName": snapshot.attr_user, "AttributeType": "S"},
+                                  {"AttributeName": models.USER_INDEX_SORT_KEY, "AttributeType": "N"}],
             GlobalSecondaryIndexUpdates=[{"Create": index}],
         )
         client.get_waiter("table_exists").wait(TableName=snapshot.table_name)

@@ -25,11 +25,15 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ImproperlyConfigured
 
-from pynamo_sessions import conf
+from pynamo_sessions import conf, signals
 from pynamo_sessions.exceptions import DYNAMODB_ERRORS, RevocationIncomplete, storage_error
+from pynamo_sessions.operations import devices
 from pynamo_sessions.store import keys, models, sealing
 
 logger = logging.getLogger("pynamo_sessions")
+#: One structured line per session ended (who, whose, why, which device; never the key), for a
+#: site's audit log: ``LOGGING = {"loggers": {"pynamo_sessions.audit": {...}}}``.
+audit_logger = logging.getLogger("pynamo_sessions.audit")
 
 
 @dataclass(frozen=True)
@@ -80,32 +84,37 @@ def _engine() -> Any:
 
 
 def _query(user_id: Any, limit: int | None = None) -> list[dict[str, Any]]:
-    """The user's items in the user index, as DynamoDB returns them (at most ``limit``).
+    """The user's items in the user index, as DynamoDB returns them (at most ``limit``), most
+    recently used first where the index is ordered.
 
     Raw, so that one item written by another program with a value PynamoDB cannot read leaves
     out that item only (``models.from_raw``) instead of failing the whole list, and can still be
     revoked: its key is read without the rest."""
-    model = _tracked_model()
-    snapshot = conf.current()
-    connection = model._get_connection()
     found: list[dict[str, Any]] = []
     start = None
+    while limit is None or len(found) < limit:
+        items, start = _query_page(user_id, None if limit is None else limit - len(found), start)
+        found.extend(items)
+        if not start:
+            break
+    return found
+
+
+def _query_page(user_id: Any, limit: int | None, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], Any]:
+    """One page of the user's index items, newest first, and the key to go on from (None: the end)."""
+    model = _tracked_model()
+    snapshot = conf.current()
     try:
-        while limit is None or len(found) < limit:
-            page = connection.query(
-                str(user_id), index_name=snapshot.user_index, exclusive_start_key=start,
-                limit=None if limit is None else limit - len(found),
-            )
-            found.extend(page.get("Items") or [])
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                break
+        page = model._get_connection().query(
+            str(user_id), index_name=snapshot.user_index, exclusive_start_key=start, limit=limit,
+            scan_index_forward=False,
+        )
     except DYNAMODB_ERRORS as exc:
         error = storage_error("Query", snapshot.table_name, exc, key_attribute=snapshot.attr_id,
                               index=snapshot.user_index)
         logger.error("Session Query failed: %s", error)
         raise error from exc
-    return found
+    return page.get("Items") or [], page.get("LastEvaluatedKey")
 
 
 def _key(raw: dict[str, Any]) -> str | None:
@@ -123,10 +132,42 @@ def list_sessions(user_id: Any, *, limit: int | None = None) -> list[UserSession
     """The user's live sessions, most recently used first; with ``limit``, only among the first
     ``limit`` the index returns. Expired items are left out even when DynamoDB's TTL has not
     deleted them yet."""
+    return _live(_query(user_id, limit))
+
+
+def recent_sessions(user_id: Any, count: int) -> tuple[list[UserSession], int | None]:
+    """The user's ``count`` most recently used live sessions, and how many live ones there are:
+    None when there are more than ``count`` (not counted, so as not to read them).
+
+    The user index answers in last-use order (its sort key), so this reads about ``count``
+    items, whatever the user has. An index made by an earlier release has no sort key: its first
+    page says so (the key it ends at has no last-use time), and then up to PAGE_READ_LIMIT are
+    read and sorted here, as before."""
+    sessions: list[UserSession] = []
+    read, start = 0, None
+    while True:
+        page_limit = count + 1 if start is None or models.USER_INDEX_SORT_KEY in start else PAGE_READ_LIMIT - read
+        items, start = _query_page(user_id, page_limit, start)
+        read += len(items)
+        sessions += _live(items)
+        if not start:
+            return sessions[:count], len(sessions)  # every one read
+        ordered = models.USER_INDEX_SORT_KEY in start
+        if (ordered and len(sessions) > count) or (not ordered and read >= PAGE_READ_LIMIT):
+            break
+    sessions.sort(key=_last_use, reverse=True)
+    return sessions[:count], None if ordered else len(sessions)
+
+
+def _last_use(session: UserSession) -> datetime:
+    return session.last_seen or session.expires
+
+
+def _live(raws: list[dict[str, Any]]) -> list[UserSession]:
     now = datetime.now(UTC)
     model = models.bound_model()
     snapshot = conf.current()
-    items = (models.from_raw(model, raw, with_data=False) for raw in _query(user_id, limit))
+    items = (models.from_raw(model, raw, with_data=False) for raw in raws)
     sessions = [
         UserSession(
             key=item.key,
@@ -140,7 +181,7 @@ def list_sessions(user_id: Any, *, limit: int | None = None) -> list[UserSession
         for item in items
         if item is not None and item.expires > now
     ]
-    sessions.sort(key=lambda s: s.last_seen or s.expires, reverse=True)
+    sessions.sort(key=_last_use, reverse=True)
     return sessions
 
 
@@ -160,21 +201,72 @@ def current_key(session: SessionBase) -> str | None:
     return keys.item_key(session.session_key, hashed=conf.current().hash_keys)
 
 
-def revoke(user_id: Any, key: str, *, by: Any = None) -> bool:
+def revoke(user_id: Any, key: str, *, by: Any = None, reason: str = signals.BY_USER, request: Any = None) -> bool:
     """Log one session of the user out; False when the user has no such session. ``by`` (the
-    user or staff member doing it) is named in the log line."""
-    if key not in {_key(raw) for raw in _query(user_id)}:
+    user or staff member doing it) is named in the log line and the audit trail."""
+    agents = _agents(_query(user_id))
+    if key not in agents:
         return False
-    end(user_id, key, by=by)
+    end(user_id, key, by=by, reason=reason, user_agent=agents[key], request=request)
     return True
 
 
-def end(user_id: Any, key: str, *, by: Any = None) -> None:
+def end(
+    user_id: Any, key: str, *, by: Any = None, reason: str = signals.BY_USER, user_agent: str | None = None,
+    request: Any = None,
+) -> None:
     """Delete the session stored under ``key``, which the caller has just found among the user's
-    own (``find``, ``list_sessions``): no second query."""
+    own (``find``, ``list_sessions``, with its ``user_agent``): no second query."""
     _engine().delete_item(key)
     logger.info("%s signed out session %s of user %s.", _who(by), reference(key), user_id)
     _leave_notices([key])
+    announce_revoked(user_id, {key: user_agent}, by=by, reason=reason, request=request)
+
+
+def announce_revoked(
+    user_id: Any, ended: dict[str, str | None], *, by: Any, reason: str, request: Any = None,
+) -> None:
+    """The audit trail of sessions just ended (by item key, with their user agents): a line on
+    ``pynamo_sessions.audit`` and ``signals.session_revoked`` for each. A receiver that fails
+    is logged; the sessions are signed out all the same."""
+    for key, user_agent in ended.items():
+        device, ref = devices.describe(user_agent), reference(key)
+        audit_logger.info(
+            "session_revoked user_id=%s by=%s reason=%s device=%r ref=%s", user_id, _actor(by), reason, device, ref,
+            extra={"event": "session_revoked", "user_id": str(user_id), "by": _actor(by), "reason": reason,
+                   "device": device, "ref": ref},
+        )
+        answers = signals.session_revoked.send_robust(
+            sender=None, user_id=user_id, by=by, reason=reason, device=device, ref=ref, request=request)
+        _log_failed_receivers("session_revoked", answers)
+
+
+def _log_failed_receivers(signal: str, answers: list[tuple[Any, Any]]) -> None:
+    for receiver, answer in answers:
+        if isinstance(answer, Exception):
+            logger.error("A %s receiver (%s) failed: %r", signal, getattr(receiver, "__qualname__", receiver), answer,
+                         exc_info=answer)
+
+
+def _actor(by: Any) -> str:
+    """Who did it, for the audit line: ``staff:alice(7)``, ``user:bob(8)`` or ``application``."""
+    if by is None:
+        return "application"
+    return f"{'staff' if getattr(by, 'is_staff', False) else 'user'}:{by.get_username()}({by.pk})"
+
+
+def _agents(raws: list[dict[str, Any]]) -> dict[str, str | None]:
+    """Each listed item's key and user agent (opened when encrypted; None when unreadable)."""
+    model, snapshot = models.bound_model(), conf.current()
+    found: dict[str, str | None] = {}
+    for raw in raws:
+        key = _key(raw)
+        if key is None:
+            continue
+        item = models.from_raw(model, raw, with_data=False)
+        agent = None if item is None else getattr(item, "user_agent", None)
+        found[key] = sealing.text_of(agent, snapshot, item_key=key, attribute="user_agent")
+    return found
 
 
 #: How long a revoked browser can still be told, on its next request, that it was signed out.
@@ -201,7 +293,10 @@ def _leave_notices(item_keys: list[str]) -> None:
                        "all the same.", len(item_keys), "" if len(item_keys) == 1 else "s", exc)
 
 
-def revoke_all(user_id: Any, *, keep: SessionBase | None = None, by: Any = None, limit: int | None = None) -> int:
+def revoke_all(
+    user_id: Any, *, keep: SessionBase | None = None, by: Any = None, limit: int | None = None,
+    reason: str = signals.EVERYWHERE, request: Any = None,
+) -> int:
     """Log the user out everywhere (but in ``keep``, the current session, if given); with
     ``limit``, of at most that many sessions (a page's bounded share: press again for the rest).
     Returns how many were signed out. Deleted in batches of 25, several batches at once.
@@ -211,18 +306,20 @@ def revoke_all(user_id: Any, *, keep: SessionBase | None = None, by: Any = None,
     new call finds exactly the ones left."""
     spared = current_key(keep) if keep is not None else None
     # With a limit, the index is read for no more than that (and the spared one).
-    found = [key for raw in _query(user_id, None if limit is None else limit + 1) if (key := _key(raw))]
-    doomed = [key for key in found if key != spared][:limit]
+    agents = _agents(_query(user_id, None if limit is None else limit + 1))
+    doomed = [key for key in agents if key != spared][:limit]
     but = " (all but the current one)" if spared else ""
     try:
         deleted = _engine().delete_items(doomed) if doomed else []
     except RevocationIncomplete as exc:
         _leave_notices(exc.deleted)
+        announce_revoked(user_id, {key: agents[key] for key in exc.deleted}, by=by, reason=reason, request=request)
         logger.error("%s could not sign out every session of user %s%s: %d signed out, %d still signed in. "
                      "Cause: %s", _who(by), user_id, but, len(exc.deleted), len(exc.remaining),
                      _cause(exc))
         raise
     _leave_notices(deleted)
+    announce_revoked(user_id, {key: agents[key] for key in deleted}, by=by, reason=reason, request=request)
     revoked = len(deleted)
     logger.info("%s signed out %d session%s of user %s%s.", _who(by), revoked, "" if revoked == 1 else "s",
                 user_id, but)
@@ -269,4 +366,4 @@ def logout_on_password_change(sender: Any, instance: Any, **kwargs: Any) -> None
     do), which moves it to a new key.
     """
     if getattr(instance, "_password", None) is not None and instance.pk is not None:
-        revoke_all(instance.pk)
+        revoke_all(instance.pk, reason=signals.PASSWORD_CHANGE)

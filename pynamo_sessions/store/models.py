@@ -220,9 +220,17 @@ def _set_retry_mode(model: type[SessionItem], mode: str) -> None:
     }
 
 
-def user_index_projection(snapshot: conf.Snapshot) -> list[str]:
-    """The attributes a user's session list shows, copied into the user index."""
-    return [snapshot.attr_ttl, *conf.RESERVED_ATTRIBUTES, snapshot.attr_created]
+#: The user index's sort key: when the session was last saved (epoch seconds), so the index
+#: answers a user's sessions most recently used first and a page reads only what it shows. (A
+#: table whose index was made before has none; see operations.users.index_is_ordered.)
+USER_INDEX_SORT_KEY = conf.RESERVED_ATTRIBUTES[0]
+
+
+def user_index_projection(snapshot: conf.Snapshot, *, ordered: bool = True) -> list[str]:
+    """The attributes a user's session list shows, copied into the user index (but its keys,
+    which every index holds anyway)."""
+    shown = [snapshot.attr_ttl, *conf.RESERVED_ATTRIBUTES, snapshot.attr_created]
+    return [name for name in shown if not (ordered and name == USER_INDEX_SORT_KEY)]
 
 
 def _user_index(snapshot: conf.Snapshot) -> GlobalSecondaryIndex[Any]:
@@ -237,6 +245,7 @@ def _user_index(snapshot: conf.Snapshot) -> GlobalSecondaryIndex[Any]:
     attrs: dict[str, Any] = {
         "Meta": type("Meta", (), index_meta),
         "user_id": UnicodeAttribute(hash_key=True, attr_name=snapshot.attr_user),
+        "updated": NumberAttribute(range_key=True, attr_name=USER_INDEX_SORT_KEY),
     }
     index_class = type("UserIndex", (GlobalSecondaryIndex,), attrs)
     return index_class()  # type: ignore[no-any-return]

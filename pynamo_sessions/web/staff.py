@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from pynamo_sessions import signals
 from pynamo_sessions.exceptions import RevocationIncomplete
 from pynamo_sessions.operations import users
 from pynamo_sessions.web.views import REVOKE_PER_REQUEST, revocation_notice, shown_sessions, still_signed_in
@@ -43,7 +44,8 @@ def _user_sessions(request: HttpRequest, user_id: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         try:
-            count = users.revoke_all(subject.pk, by=request.user, limit=REVOKE_PER_REQUEST)
+            count = users.revoke_all(subject.pk, by=request.user, limit=REVOKE_PER_REQUEST, reason=signals.BY_STAFF,
+                                     request=request)
         except RevocationIncomplete as error:
             status = 503
             done = ngettext("Signed %(user)s out of %(count)d session.", "Signed %(user)s out of %(count)d sessions.",

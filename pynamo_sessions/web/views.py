@@ -25,10 +25,9 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
-from pynamo_sessions import conf
+from pynamo_sessions import conf, signals
 from pynamo_sessions.exceptions import RevocationIncomplete
-from pynamo_sessions.operations import users
-from pynamo_sessions.web import devices
+from pynamo_sessions.operations import devices, users
 
 logger = logging.getLogger("pynamo_sessions")
 
@@ -73,18 +72,18 @@ PAGE_SIZE = 50
 REVOKE_PER_REQUEST = 500
 
 
-def shown_sessions(user_id: Any, current_key: str | None) -> tuple[list[ShownSession], int]:
+def shown_sessions(user_id: Any, current_key: str | None) -> tuple[list[ShownSession], int | None]:
     """The user's most recently used live sessions as the pages show them (at most PAGE_SIZE),
-    and how many live ones were found (among the first users.PAGE_READ_LIMIT)."""
-    found = users.list_sessions(user_id, limit=users.PAGE_READ_LIMIT)
+    and how many live ones there are (None: more than PAGE_SIZE, not counted)."""
+    found, total = users.recent_sessions(user_id, PAGE_SIZE)
     shown = [
         ShownSession(
             ref=s.ref, device=devices.describe(s.user_agent), ip_address=s.ip_address,
             last_seen=s.last_seen, expires=s.expires, created=s.created, is_current=s.key == current_key,
         )
-        for s in found[:PAGE_SIZE]
+        for s in found
     ]
-    return shown, len(found)
+    return shown, total
 
 
 class SessionListView(LoginRequiredMixin, TemplateView):
@@ -129,7 +128,8 @@ class RevokeSessionView(SessionListView):
             raise Http404(_("You have no such session."))
         if target.key == users.current_key(request.session):
             return self.logged_out(request)
-        users.end(request.user.pk, target.key, by=request.user)  # found among the user's own
+        users.end(request.user.pk, target.key, by=request.user, reason=signals.BY_USER,  # found among the user's own
+                  user_agent=target.user_agent, request=request)
         return self.confirm(_("Signed out %(device)s.") % {"device": devices.describe(target.user_agent)})
 
     def logged_out(self, request: HttpRequest) -> HttpResponse:
@@ -147,7 +147,8 @@ class RevokeOtherSessionsView(SessionListView):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         try:
-            count = users.revoke_all(request.user.pk, keep=request.session, by=request.user, limit=REVOKE_PER_REQUEST)
+            count = users.revoke_all(request.user.pk, keep=request.session, by=request.user, limit=REVOKE_PER_REQUEST,
+                                     reason=signals.EVERYWHERE, request=request)
         except RevocationIncomplete as error:
             return self.incomplete(error)
         notice = ngettext(

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from pynamo_sessions import signals
 from pynamo_sessions.exceptions import PynamoSessionsError, RevocationIncomplete
 from pynamo_sessions.operations import users
 
@@ -31,7 +32,7 @@ class Command(BaseCommand):
             user_id = str(user.pk)
         assert user_id is not None
         try:
-            revoked = users.revoke_all(user_id)
+            revoked = users.revoke_all(user_id, reason=signals.COMMAND)
         except RevocationIncomplete as exc:
             raise CommandError(f"User {user_id} is NOT logged out of every session. {exc} Run the command "
                                "again to end the rest.") from exc
