@@ -25,6 +25,8 @@ class PynamoSessionsConfig(AppConfig):
             from django.contrib.auth.signals import user_logged_in
 
             user_logged_in.connect(_login_starts_a_new_lifetime, dispatch_uid="pynamo_sessions.new_lifetime")
+            # After the lifetime's start, which it stores: the login saved, the cap, the signal.
+            user_logged_in.connect(_login_stored, dispatch_uid="pynamo_sessions.login")
         if conf.conf.TRACK_USERS and conf.conf.LOGOUT_ON_PASSWORD_CHANGE:
             from django.contrib.auth import get_user_model
             from django.db.models.signals import post_save
@@ -66,3 +68,9 @@ def _login_starts_a_new_lifetime(sender: object, request: object, **kwargs: obje
     restart = getattr(getattr(request, "session", None), "start_new_lifetime", None)
     if restart is not None:
         restart()
+
+
+def _login_stored(sender: object, request: object, user: object, **kwargs: object) -> None:
+    from pynamo_sessions.operations import logins  # a login's work, never paid at start-up
+
+    logins.on_login(sender, request=request, user=user, **kwargs)

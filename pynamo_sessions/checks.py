@@ -35,6 +35,8 @@ CHECKS = {
     "E002": Check("two attribute-name settings are equal", "docs/settings.md", "Settings"),
     "E003": Check("`DYNAMODB_SESSIONS_ENCRYPT` is on but the `cryptography` package is not installed",
                   "docs/encryption.md", "Encryption at rest"),
+    "E004": Check("`DYNAMODB_SESSIONS_MAX_PER_USER` is set but `DYNAMODB_SESSIONS_TRACK_USERS` is off",
+                  "docs/governance.md", "A cap per user"),
     "W001": Check("the app is installed but `SESSION_ENGINE` is not ours", "README.md", "Install"),
     "W002": Check("no region or endpoint is configured", "README.md", "Install"),
     "W003": Check("`DYNAMODB_LOCAL_ENDPOINT` is set while the original snippet's `APP_ENV` says not local",
@@ -148,6 +150,14 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
             "session read and write would fail.",
             f"{sealing.EXTRA}, or set DYNAMODB_SESSIONS_ENCRYPT = False.",
             "E003",
+        ))
+    if conf.conf.MAX_PER_USER is not None and not conf.conf.TRACK_USERS:
+        messages.append(_error(
+            "DYNAMODB_SESSIONS_MAX_PER_USER is set but DYNAMODB_SESSIONS_TRACK_USERS is off: without the "
+            "user index a login cannot find the user's other sessions, so the cap would never apply.",
+            "Set DYNAMODB_SESSIONS_TRACK_USERS = True (then run `python manage.py createsessiontable` to add "
+            "the user index), or remove DYNAMODB_SESSIONS_MAX_PER_USER.",
+            "E004",
         ))
     app_env = getattr(settings, "APP_ENV", None)
     if conf.conf.LOCAL_ENDPOINT and app_env is not None and app_env != "local":

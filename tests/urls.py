@@ -61,7 +61,28 @@ async def aread(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"count": await request.session.aget("count")})
 
 
+def signin(request: HttpRequest) -> HttpResponse:
+    from django.contrib.auth import authenticate
+    from django.contrib.auth import login as auth_login
+
+    user = authenticate(request, username=request.POST["username"], password=request.POST["password"])
+    assert user is not None
+    auth_login(request, user)
+    return HttpResponse("signed in")
+
+
+async def asignin(request: HttpRequest) -> HttpResponse:
+    from django.contrib.auth import aauthenticate, alogin
+
+    user = await aauthenticate(request, username=request.POST["username"], password=request.POST["password"])
+    assert user is not None
+    await alogin(request, user)
+    return HttpResponse("signed in")
+
+
 urlpatterns = [
+    path("signin/", signin),
+    path("asignin/", asignin),
     path("read/", read),
     path("increment/", increment),
     path("login/", login),

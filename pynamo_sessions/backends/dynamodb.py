@@ -32,7 +32,7 @@ from django.utils.crypto import get_random_string
 from pynamo_sessions import conf
 from pynamo_sessions.backends.lifetime import AbsoluteLifetime
 from pynamo_sessions.exceptions import MalformedItem, SessionConflict, SessionStorageError, SessionTooLarge
-from pynamo_sessions.store import addresses, aio, calls, keys, models, ops, sealing, transport
+from pynamo_sessions.store import addresses, aio, calls, keys, models, ops, sealing, transport, wire
 from pynamo_sessions.store.ops import Steps, T
 
 logger = logging.getLogger("pynamo_sessions")
@@ -446,7 +446,7 @@ class SessionStore(AbsoluteLifetime, SessionBase):
             attributes["version"] = version
         if snapshot.track_users:
             attributes.update(self._user_attributes(data, item_key, snapshot))
-        item = models.bound_model()(item_key, **attributes)
+        item = wire.new_item(models.bound_model(), item_key, attributes)
         size = item.size()
         if size > models.ITEM_SIZE_LIMIT:
             raise SessionTooLarge(size, models.ITEM_SIZE_LIMIT)

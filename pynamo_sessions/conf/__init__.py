@@ -225,6 +225,17 @@ class Conf:
         "DYNAMODB_SESSIONS_ATTR_CREATED", "created", values.attribute_name,
         "Name of the creation-time attribute (epoch seconds), written when ABSOLUTE_AGE is set.",
     )
+    MAX_PER_USER: Setting[int | None] = Setting(
+        "DYNAMODB_SESSIONS_MAX_PER_USER", None, values.optional_positive_int,
+        "With TRACK_USERS, the most live sessions a user may have: a login past it signs out the "
+        "least recently used ones (never the new one), at most 25 per login. None: no cap.",
+    )
+    REVOCATIONS: Setting[Any] = Setting(
+        "DYNAMODB_SESSIONS_REVOCATIONS", None, values.optional_dotted_path,
+        "A callable (or its dotted path) taking (user_id, limit) and returning the user's last "
+        "revocations, newest first, as mappings with 'when', 'by', 'reason' and 'device', from "
+        "wherever a session_revoked receiver keeps them: the staff view shows them. None: not shown.",
+    )
     LOGOUT_ON_PASSWORD_CHANGE: Setting[bool] = Setting(
         "DYNAMODB_SESSIONS_LOGOUT_ON_PASSWORD_CHANGE", False, values.boolean,
         "With TRACK_USERS, log a user out of every session when their password changes.",
@@ -304,6 +315,7 @@ class Snapshot(NamedTuple):
     encrypt: bool
     encryption_keys: tuple[str, ...] | None
     client_ip: str
+    max_per_user: int | None
     metrics_callback: Any
 
 
@@ -393,6 +405,7 @@ def current() -> Snapshot:
             encrypt=conf.ENCRYPT,
             encryption_keys=None if conf.ENCRYPTION_KEYS is None else tuple(conf.ENCRYPTION_KEYS),
             client_ip=conf.CLIENT_IP,
+            max_per_user=conf.MAX_PER_USER,
             metrics_callback=conf.METRICS_CALLBACK,
         )
         _snapshot = snapshot

@@ -10,6 +10,7 @@ their own; the request path never does.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,8 +174,27 @@ def _add_user_index(client: Any, snapshot: conf.Snapshot) -> None:
             GlobalSecondaryIndexUpdates=[{"Create": index}],
         )
         client.get_waiter("table_exists").wait(TableName=snapshot.table_name)
+        _wait_for_index(client, snapshot)
     except (BotoCoreError, ClientError) as exc:
         raise storage_error("UpdateTable", snapshot.table_name, exc) from exc
+
+
+#: How long createsessiontable waits for DynamoDB to fill a new user index from the table's
+#: items (minutes for a large table), and how often it looks.
+INDEX_WAIT_SECONDS = 3600
+INDEX_POLL_SECONDS = 5.0
+
+
+def _wait_for_index(client: Any, snapshot: conf.Snapshot) -> None:
+    """Until the new index is ACTIVE: a query on one still being filled would fail."""
+    deadline = time.monotonic() + INDEX_WAIT_SECONDS
+    while True:
+        table = client.describe_table(TableName=snapshot.table_name)["Table"]
+        status = next((index.get("IndexStatus") for index in table.get("GlobalSecondaryIndexes", [])
+                       if index["IndexName"] == snapshot.user_index), None)
+        if status == "ACTIVE" or time.monotonic() > deadline:
+            return
+        time.sleep(INDEX_POLL_SECONDS)
 
 
 def delete_table() -> bool:

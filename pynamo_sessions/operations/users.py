@@ -74,7 +74,7 @@ def _tracked_model() -> type[models.SessionItem]:
     return models.bound_model()
 
 
-def _engine() -> Any:
+def engine() -> Any:
     if settings.SESSION_ENGINE not in conf.ENGINES:
         raise ImproperlyConfigured(
             f"SESSION_ENGINE is {settings.SESSION_ENGINE!r}; per-user sessions need "
@@ -217,9 +217,9 @@ def end(
 ) -> None:
     """Delete the session stored under ``key``, which the caller has just found among the user's
     own (``find``, ``list_sessions``, with its ``user_agent``): no second query."""
-    _engine().delete_item(key)
+    engine().delete_item(key)
     logger.info("%s signed out session %s of user %s.", _who(by), reference(key), user_id)
-    _leave_notices([key])
+    leave_notices([key])
     announce_revoked(user_id, {key: user_agent}, by=by, reason=reason, request=request)
 
 
@@ -238,10 +238,10 @@ def announce_revoked(
         )
         answers = signals.session_revoked.send_robust(
             sender=None, user_id=user_id, by=by, reason=reason, device=device, ref=ref, request=request)
-        _log_failed_receivers("session_revoked", answers)
+        log_failed_receivers("session_revoked", answers)
 
 
-def _log_failed_receivers(signal: str, answers: list[tuple[Any, Any]]) -> None:
+def log_failed_receivers(signal: str, answers: list[tuple[Any, Any]]) -> None:
     for receiver, answer in answers:
         if isinstance(answer, Exception):
             logger.error("A %s receiver (%s) failed: %r", signal, getattr(receiver, "__qualname__", receiver), answer,
@@ -273,7 +273,7 @@ def _agents(raws: list[dict[str, Any]]) -> dict[str, str | None]:
 NOTICE_SECONDS = 14 * 24 * 3600
 
 
-def _leave_notices(item_keys: list[str]) -> None:
+def leave_notices(item_keys: list[str]) -> None:
     """Leave word under each revoked session's key that it was signed out from elsewhere, for
     the browser's next request to show (``SessionStore.on_signed_out_elsewhere``). A courtesy,
     not a guarantee: the sessions are already deleted, so a failure here is logged, not raised."""
@@ -310,15 +310,15 @@ def revoke_all(
     doomed = [key for key in agents if key != spared][:limit]
     but = " (all but the current one)" if spared else ""
     try:
-        deleted = _engine().delete_items(doomed) if doomed else []
+        deleted = engine().delete_items(doomed) if doomed else []
     except RevocationIncomplete as exc:
-        _leave_notices(exc.deleted)
+        leave_notices(exc.deleted)
         announce_revoked(user_id, {key: agents[key] for key in exc.deleted}, by=by, reason=reason, request=request)
         logger.error("%s could not sign out every session of user %s%s: %d signed out, %d still signed in. "
                      "Cause: %s", _who(by), user_id, but, len(exc.deleted), len(exc.remaining),
                      _cause(exc))
         raise
-    _leave_notices(deleted)
+    leave_notices(deleted)
     announce_revoked(user_id, {key: agents[key] for key in deleted}, by=by, reason=reason, request=request)
     revoked = len(deleted)
     logger.info("%s signed out %d session%s of user %s%s.", _who(by), revoked, "" if revoked == 1 else "s",

@@ -25,3 +25,19 @@ def kept_address(address: str, mode: str) -> str | None:
         parsed = parsed.ipv4_mapped
     prefix = IPV4_PREFIX if parsed.version == 4 else IPV6_PREFIX
     return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
+
+
+def network_of(address: str | None) -> str | None:
+    """The network an address (or a kept network, "203.0.113.0/24") is in, as "truncated" keeps
+    it, to tell "the same place" whatever was kept; None for no address or not one."""
+    if not address:
+        return None
+    try:
+        network = ipaddress.ip_network(address, strict=False)
+    except ValueError:
+        return None
+    base = network.network_address
+    if isinstance(base, ipaddress.IPv6Address) and base.ipv4_mapped is not None:
+        return kept_address(str(base.ipv4_mapped), "truncated")
+    prefix = IPV4_PREFIX if base.version == 4 else IPV6_PREFIX
+    return str(ipaddress.ip_network(f"{base}/{min(prefix, network.prefixlen)}", strict=False))

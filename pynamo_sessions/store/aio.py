@@ -27,7 +27,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pynamo_sessions import conf
-from pynamo_sessions.store import calls, models, ops, retries
+from pynamo_sessions.store import calls, models, ops, retries, wire
 
 logger = logging.getLogger("pynamo_sessions")
 
@@ -197,29 +197,32 @@ async def send(client: Any, op: ops.DynamoDBOp) -> Any:
     """Send ``op`` with ``client``; the same answers and errors as ``transport.send``."""
     snapshot = conf.current()
     model = models.bound_model()
-    # PynamoDB's own request builder, as its get/save/delete use it: the same request on the wire.
+    # The requests of store.wire (or, for an item of another shape, PynamoDB's own builder), as the
+    # sync transport sends them: the same request on the wire.
     connection = model._get_connection()
     capacity = ops.capacity_to_return(snapshot)
     attempt = calls.begin(op.operation, snapshot, op.conflict)
     try:
         if isinstance(op, ops.Get):
-            response = await client.get_item(**connection.get_operation_kwargs(
-                op.item_key, consistent_read=snapshot.consistent_read, return_consumed_capacity=capacity))
+            response = await client.get_item(**wire.key_request(model, op.item_key),
+                                              ConsistentRead=snapshot.consistent_read, ReturnConsumedCapacity=capacity)
             raw = response.get("Item")
             return ops.got(attempt, None if raw is None else models.from_raw(model, raw), snapshot)
         if isinstance(op, ops.Put):
             # What save() sends, its version condition and next version included.
-            args, kwargs = op.item._get_save_args(
-                condition=op.condition(), add_version_condition=op.add_version_condition)
-            kwargs.update(key="Item", return_consumed_capacity=capacity)
-            request = connection.get_operation_kwargs(*args, **kwargs)
+            request = wire.put_request(op.item, op.must_create)
+            if request is None:  # not the usual shape: PynamoDB's own builder, and its errors
+                args, kwargs = op.item._get_save_args(
+                    condition=op.condition(), add_version_condition=op.add_version_condition)
+                kwargs["key"] = "Item"
+                request = connection.get_operation_kwargs(*args, **kwargs)
             try:
-                response = await client.put_item(**request)
+                response = await client.put_item(**request, ReturnConsumedCapacity=capacity)
             except ClientError as exc:
                 return ops.put_failed(attempt, exc)
-            op.item.update_local_version_attribute()  # type: ignore[no-untyped-call] # as save() does
+            wire.written(op.item)  # as save() does
             return ops.written(attempt, response)
-        return ops.written(attempt, await client.delete_item(**connection.get_operation_kwargs(
-            op.item_key, return_consumed_capacity=capacity)))
+        return ops.written(attempt, await client.delete_item(**wire.key_request(model, op.item_key),
+                                                             ReturnConsumedCapacity=capacity))
     except (BotoCoreError, ClientError) as exc:
         raise attempt.failed(exc) from exc

@@ -26,6 +26,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from pynamo_sessions import conf
+from pynamo_sessions.store import wire
 
 logger = logging.getLogger("pynamo_sessions")
 
@@ -96,6 +97,8 @@ class SessionItem(Model):
     must_exist: ClassVar[Condition]
     # Each attribute's name as stored, in UTF-8 bytes, by its Python name (for size()).
     name_sizes: ClassVar[dict[str, int]]
+    # The request path's requests, as far as PynamoDB's builder works them out once (store.wire).
+    wire_plan: ClassVar[wire.Plan]
 
     def size(self) -> int:
         """The item's size as DynamoDB counts it against its 400 KB limit."""
@@ -194,6 +197,7 @@ def build(snapshot: conf.Snapshot, *, admin: bool = False) -> type[SessionItem]:
     model.must_not_exist = model.key.does_not_exist()
     model.must_exist = model.key.exists()
     model.name_sizes = {name: len(attribute.attr_name.encode()) for name, attribute in model.get_attributes().items()}
+    model.wire_plan = wire.plan(model)
     _set_retry_mode(model, "standard" if admin else snapshot.retry_mode)
     _share_session(model, credentials)
     return model
@@ -329,6 +333,9 @@ def from_raw(model: type[SessionItem], raw: dict[str, Any], *, with_data: bool =
     that is not a whole number (PynamoDB would truncate it, and every conditional save on it
     would then fail). Logged once per process for each attribute and kind, never with the key.
     ``with_data=False`` for the user index's projection, which holds no session data."""
+    item = wire.read_item(model, raw)
+    if item is not None:
+        return item  # the usual shape, each value of its type: every check below holds
     try:
         item = model.from_raw_data(raw)
     except DESERIALIZATION_ERRORS:

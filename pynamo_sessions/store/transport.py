@@ -1,4 +1,6 @@
-"""The sync transport: each operation sent through the PynamoDB model's own get/save/delete."""
+"""The sync transport: each operation sent through the PynamoDB model's connection, as its own
+get/save/delete send them (the requests from ``store.wire``; an item of another shape through
+``save()`` itself)."""
 
 from __future__ import annotations
 
@@ -6,9 +8,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pynamodb.connection.base import BOTOCORE_EXCEPTIONS
+from pynamodb.exceptions import DeleteError, GetError, PutError
+
 from pynamo_sessions import conf
 from pynamo_sessions.exceptions import DYNAMODB_ERRORS, SessionStorageError
-from pynamo_sessions.store import calls, deletion, models, ops, retries
+from pynamo_sessions.store import calls, deletion, models, ops, retries, wire
 
 # The operations whose ReturnConsumedCapacity ops.capacity_to_return decides.
 _SENT = ("GetItem", "PutItem", "DeleteItem")
@@ -22,23 +27,43 @@ def send(op: ops.DynamoDBOp) -> Any:
     attempt = calls.begin(op.operation, snapshot, op.conflict)
     try:
         _prepared_client(model)  # as PynamoDB would build it inside the call: its failures are the call's
+        # Sent through PynamoDB's connection (its signals, its errors), as its get/save/delete
+        # send them; the requests themselves come from store.wire.
+        connection = model._get_connection().connection
         if isinstance(op, ops.Get):
             # What model.get() does, but an item that another program wrote with values this
             # store cannot read is no session (models.from_raw) instead of a TypeError.
-            raw = (model._get_connection().get_item(op.item_key, consistent_read=snapshot.consistent_read)
-                   or {}).get("Item")
+            request = {**wire.key_request(model, op.item_key), "ConsistentRead": snapshot.consistent_read}
+            try:
+                raw = (connection.dispatch("GetItem", request) or {}).get("Item")
+            except BOTOCORE_EXCEPTIONS as exc:
+                raise GetError(f"Failed to get item: {exc}", exc) from exc
             return ops.got(attempt, None if raw is None else models.from_raw(model, raw), snapshot)
         if isinstance(op, ops.Put):
             try:
-                # save() adds the version condition and, once written, bumps item.version.
-                return ops.written(attempt, op.item.save(
-                    condition=op.condition(), add_version_condition=op.add_version_condition))
+                return ops.written(attempt, _put(connection, op))
             except DYNAMODB_ERRORS as exc:
                 return ops.put_failed(attempt, exc)
         # Deleting is unconditional: a logout or a revocation wins over any version.
-        return ops.written(attempt, model(op.item_key).delete(add_version_condition=False))
+        try:
+            return ops.written(attempt, connection.dispatch("DeleteItem", wire.key_request(model, op.item_key)))
+        except BOTOCORE_EXCEPTIONS as exc:
+            raise DeleteError(f"Failed to delete item: {exc}", exc) from exc
     except DYNAMODB_ERRORS as exc:
         raise attempt.failed(exc) from exc
+
+
+def _put(connection: Any, op: ops.Put) -> Any:
+    """What save() sends and does: the write on its conditions, then the next version."""
+    request = wire.put_request(op.item, op.must_create)
+    if request is None:  # not the usual shape: PynamoDB's save(), and its errors
+        return op.item.save(condition=op.condition(), add_version_condition=op.add_version_condition)
+    try:
+        response = connection.dispatch("PutItem", request)
+    except BOTOCORE_EXCEPTIONS as exc:
+        raise PutError(f"Failed to put item: {exc}", exc) from exc
+    wire.written(op.item)
+    return response
 
 
 def delete_all(item_keys: Sequence[str]) -> list[str]:

@@ -85,6 +85,10 @@ class FaultProxy:
         self.hot_keys: set[str] = set()
         # How many requests of each batch UNPROCESSED lets through (None: half, rounded up).
         self.batch_keep: int | None = None
+        # A global secondary index that has not caught up (DynamoDB's are eventually consistent,
+        # DynamoDB Local's never lag): Query answers leave out the items with these key values.
+        self.index_lag: set[str] = set()
+        self._query_gate: threading.Barrier | None = None
         self._lock = threading.Lock()
         self._cleared = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -123,6 +127,26 @@ class FaultProxy:
                 self._cleared.set()
             else:
                 self._cleared.clear()
+
+    def hold_queries(self, count: int, timeout: float = 10.0) -> None:
+        """Hold each of the next ``count`` Queries until all ``count`` have arrived (parallel
+        requests that each write, then query: every write is then done before any query is
+        answered). Released anyway after ``timeout`` seconds."""
+        with self._lock:
+            self._query_gate = threading.Barrier(count, timeout=timeout)
+
+    def _await_query_gate(self) -> None:
+        with self._lock:
+            gate = self._query_gate
+        if gate is None:
+            return
+        try:
+            if gate.wait() == 0:
+                with self._lock:
+                    if self._query_gate is gate:
+                        self._query_gate = None
+        except threading.BrokenBarrierError:
+            pass
 
     def _record(self, operation: str, named: tuple[str | None, set[str]]) -> str:
         with self._lock:
@@ -209,7 +233,12 @@ class FaultProxy:
                 else:
                     if fault == SLOW:
                         time.sleep(proxy.delay)
-                    self._forward(body)
+                    if operation == "Query":
+                        proxy._await_query_gate()
+                    if operation == "Query" and proxy.index_lag:
+                        self._forward_lagging(body)
+                    else:
+                        self._forward(body)
 
             def _answer(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
@@ -247,6 +276,16 @@ class FaultProxy:
                     upstream.close()
                 proxy._add_capacity(self.headers.get("X-Amz-Target", ""), data)
                 return response.status, response.getheaders(), data
+
+            def _forward_lagging(self, body: bytes) -> None:
+                status, _, data = self._upstream(body)
+                answer = json.loads(data)
+                if status == 200 and "Items" in answer:
+                    lagging = proxy.index_lag
+                    answer["Items"] = [item for item in answer["Items"] if not any(
+                        isinstance(v, dict) and v.get("S") in lagging for v in item.values())]
+                    answer["Count"] = len(answer["Items"])
+                self._answer(status, answer)
 
             def _forward_in_part(self, body: bytes) -> None:
                 request = json.loads(body)

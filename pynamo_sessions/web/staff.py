@@ -12,10 +12,11 @@ from django.contrib.auth import get_permission_codename, get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from pynamo_sessions import signals
+from pynamo_sessions import conf, signals
 from pynamo_sessions.exceptions import RevocationIncomplete
 from pynamo_sessions.operations import users
 from pynamo_sessions.web.views import REVOKE_PER_REQUEST, revocation_notice, shown_sessions, still_signed_in
@@ -66,5 +67,21 @@ def _user_sessions(request: HttpRequest, user_id: str) -> HttpResponse:
         "total": total,
         "notice": notice,
         "failed": status != 200,
+        "revocations": last_revocations(subject.pk),
     }
     return TemplateResponse(request, "admin/pynamo_sessions/user_sessions.html", context, status=status)
+
+
+#: How many of a user's last revocations the staff view shows.
+REVOCATIONS_SHOWN = 10
+
+
+def last_revocations(user_id: Any) -> list[Any] | None:
+    """The user's last revocations from where the site keeps them (DYNAMODB_SESSIONS_REVOCATIONS),
+    or None when it keeps none here."""
+    source = conf.conf.REVOCATIONS
+    if source is None:
+        return None
+    if isinstance(source, str):
+        source = import_string(source)
+    return list(source(user_id, REVOCATIONS_SHOWN))[:REVOCATIONS_SHOWN]
