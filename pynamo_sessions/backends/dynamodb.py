@@ -217,7 +217,8 @@ class SessionStore(AbsoluteLifetime, SessionBase):
 
     def _item_key(self, session_key: str, snapshot: conf.Snapshot) -> str:
         known = self._item_keys.get(session_key)
-        return known if known is not None else keys.item_key(session_key, hashed=snapshot.hash_keys)
+        return known if known is not None else keys.item_key(session_key, hashed=snapshot.hash_keys,
+                                                              prefix=snapshot.key_prefix)
 
     def _remember(self, stored: Stored) -> None:
         self._stored = stored
@@ -230,9 +231,10 @@ class SessionStore(AbsoluteLifetime, SessionBase):
     def _fetch_steps(self, session_key: str) -> Steps[models.SessionItem | None]:
         """The live item for ``session_key``, or None if there is none or it has expired."""
         snapshot = conf.current()
-        item = yield ops.Get(keys.item_key(session_key, hashed=snapshot.hash_keys))
-        if item is None and snapshot.hash_keys:
-            for fallback in keys.fallback_item_keys(session_key):
+        item = yield ops.Get(keys.item_key(session_key, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix))
+        if item is None and (snapshot.hash_keys or snapshot.unprefixed_fallback):
+            for fallback in keys.fallback_item_keys(session_key, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix,
+                                                    unprefixed=snapshot.unprefixed_fallback):
                 item = yield ops.Get(fallback)
                 if item is not None:
                     break
@@ -298,7 +300,8 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         snapshot = conf.current()
         if not snapshot.track_users or self.on_signed_out_elsewhere is None:
             return
-        notice = yield ops.Get(keys.SIGNED_OUT_PREFIX + keys.item_key(session_key, hashed=snapshot.hash_keys))
+        notice = yield ops.Get(keys.internal(keys.SIGNED_OUT_PREFIX, self._item_key(session_key, snapshot),
+                                             snapshot.key_prefix))
         if notice is not None and alive(notice.expires, None, snapshot):
             self.on_signed_out_elsewhere()
 
@@ -356,7 +359,13 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         stored = self._stored if self._stored is not None and self._stored.session_key == session_key else None
         created = self._created()
         version = None if must_create or stored is None else stored.version
-        item, encoded = self._item(self._item_key(session_key, snapshot), data, expires, created, version, snapshot)
+        item_key = self._item_key(session_key, snapshot)
+        if not must_create and snapshot.key_prefix and not item_key.startswith(snapshot.key_prefix):
+            # Read without the prefix (DYNAMODB_SESSIONS_UNPREFIXED_FALLBACK): this save moves it.
+            if (yield from self._move_steps(session_key, item_key, data, expires, created, snapshot)):
+                return
+            item_key = self._item_key(session_key, snapshot)  # moved by a parallel request: merge there
+        item, encoded = self._item(item_key, data, expires, created, version, snapshot)
         # Creating, a taken key is never overwritten (not even by an expired item that TTL has
         # not removed yet: create() then draws another key). Updating, the item must still
         # exist at the version this request read: if another request deleted it (logout,
@@ -375,6 +384,28 @@ class SessionStore(AbsoluteLifetime, SessionBase):
             item, encoded = yield from self._merge_steps(session_key, base, data, created, version, snapshot)
             self.merged = True
         self._remember(Stored(session_key, item.key, encoded, item.expires, created, item.version, _sealed(item)))
+
+    def _move_steps(
+        self, session_key: str, old_key: str, data: dict[str, Any], expires: datetime, created: float | None,
+        snapshot: conf.Snapshot,
+    ) -> Steps[bool]:
+        """Write the session under its prefixed key (never over one there: a parallel request may
+        have moved it first, and then this save merges into that one: False) and delete the
+        unprefixed item. True when this save moved it."""
+        canonical = keys.item_key(session_key, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix)
+        self._item_keys[session_key] = canonical
+        item, encoded = self._item(canonical, data, expires, created, None, snapshot)
+        outcome = yield ops.Put(item, True)
+        if outcome == ops.CONDITION_FAILED_OUTCOME:
+            return False
+        if outcome == ops.RESENT_CONDITION_FAILED:
+            try:
+                yield from self._own_create_steps(item)  # a lost answer to our own write?
+            except CreateError:
+                return False
+        yield from self._delete_item_steps(old_key)
+        self._remember(Stored(session_key, canonical, encoded, item.expires, created, item.version, _sealed(item)))
+        return True
 
     def _own_create_steps(self, item: models.SessionItem) -> Steps[None]:
         """A create that botocore sent more than once failed its condition: the key is taken. By
@@ -469,7 +500,8 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         user_id = data.get(SESSION_KEY)
         if user_id is None:
             return {}  # anonymous sessions stay out of the sparse user index
-        attributes: dict[str, Any] = {"user_id": str(user_id), "updated": int(time.time())}
+        attributes: dict[str, Any] = {"user_id": keys.user_value(user_id, snapshot.key_prefix),
+                                      "updated": int(time.time())}
         if snapshot.track_client and self.client_info is not None:
             user_agent, ip_address = self.client_info
             kept = {"user_agent": user_agent, "ip_address": addresses.kept_address(ip_address, snapshot.client_ip)}

@@ -182,6 +182,18 @@ class Conf:
         "DYNAMODB_SESSIONS_MAX_POOL_CONNECTIONS", 50, values.positive_int,
         "HTTP connections kept to DynamoDB per process; make it at least your thread count.",
     )
+    KEY_PREFIX: Setting[str] = Setting(
+        "DYNAMODB_SESSIONS_KEY_PREFIX", "", values.key_prefix,
+        "What every item key this site writes starts with, and every user index value: sites with "
+        "different prefixes share one table and never meet, and IAM's dynamodb:LeadingKeys can hold "
+        "each to its own. It must end with ':', '#', '/' or '|'.",
+    )
+    UNPREFIXED_FALLBACK: Setting[bool] = Setting(
+        "DYNAMODB_SESSIONS_UNPREFIXED_FALLBACK", False, values.boolean,
+        "With a KEY_PREFIX newly set on a live site: also read sessions stored without it (and list "
+        "users' sessions indexed without it), moving each under the prefix at its next save, so "
+        "nobody is logged out. For one SESSION_COOKIE_AGE, then turn it off and tighten IAM.",
+    )
     HASH_KEYS: Setting[bool] = Setting(
         "DYNAMODB_SESSIONS_HASH_KEYS", False, values.boolean,
         "Store an HMAC of the session key (derived from SECRET_KEY) as the item key, so that "
@@ -305,6 +317,8 @@ class Snapshot(NamedTuple):
     on_unavailable: str
     async_transport: str
     hash_keys: bool
+    key_prefix: str
+    unprefixed_fallback: bool
     touch_interval: int
     track_users: bool
     track_client: bool
@@ -395,6 +409,8 @@ def current() -> Snapshot:
             on_unavailable=conf.ON_UNAVAILABLE,
             async_transport=conf.ASYNC_TRANSPORT,
             hash_keys=conf.HASH_KEYS,
+            key_prefix=conf.KEY_PREFIX,
+            unprefixed_fallback=conf.UNPREFIXED_FALLBACK,
             touch_interval=conf.TOUCH_INTERVAL,
             track_users=conf.TRACK_USERS,
             track_client=conf.TRACK_CLIENT,

@@ -95,6 +95,21 @@ def optional_dotted_path(value: Any) -> str | None:
     return "must be None, a callable or a dotted path such as 'myproject.metrics.record'"
 
 
+#: What a key prefix must end with, so that one site's prefix is never the start of another's
+#: ("site1" would also match "site10"; "site1:" cannot).
+KEY_PREFIX_SEPARATORS = (":", "#", "/", "|")
+
+
+def key_prefix(value: Any) -> str | None:
+    if value == "":
+        return None
+    if (isinstance(value, str) and value.endswith(KEY_PREFIX_SEPARATORS) and value.isprintable()
+            and not any(c.isspace() for c in value) and len(value.encode()) <= 256):
+        return None
+    return ("must be '' or a string of at most 256 bytes without spaces that ends with one of "
+            f"{' '.join(map(repr, KEY_PREFIX_SEPARATORS))}, such as 'site1:'")
+
+
 ENCRYPTION_KEY_SIZE = 32
 #: The one-line command that makes a good key (the settings check's hint and the docs show it).
 ENCRYPTION_KEY_COMMAND = (
@@ -150,6 +165,7 @@ KINDS: dict[Check, str] = {
     optional_positive_int: "int (1 or more) or None",
     optional_dotted_path: "callable, dotted path or None",
     optional_encryption_keys: "list of str (URL-safe base64 keys) or None",
+    key_prefix: "str (ending with ':', '#', '/' or '|') or ''",
 }
 
 

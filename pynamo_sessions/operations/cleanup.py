@@ -109,8 +109,11 @@ def _sweep_segment(
     last_key: dict[str, Any] | None = None
     backoffs = 0
     while True:
+        expired = model.expires <= now
+        if snapshot.key_prefix:  # the site's own items only: other sites share the table
+            expired &= model.key.startswith(snapshot.key_prefix)
         items = model.scan(
-            model.expires <= now,
+            expired,
             segment=segment,
             total_segments=total_segments,
             last_evaluated_key=last_key,

@@ -139,13 +139,13 @@ def import_sessions(
             tally.add(invalid_key=1)
             return
         expires = timezone.make_aware(expire_date) if timezone.is_naive(expire_date) else expire_date
-        item_key = keys.item_key(session_key, hashed=snapshot.hash_keys)
+        item_key = keys.item_key(session_key, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix)
         stored = sealing.stored_value(data, snapshot, item_key=item_key, attribute="data")
         attributes: dict[str, Any] = {"data": stored, "expires": expires}
         if snapshot.track_users:
             user_id = decoder.decode(data).get(AUTH_USER_KEY)
             if user_id is not None:
-                attributes.update(user_id=str(user_id), updated=int(time.time()))
+                attributes.update(user_id=keys.user_value(user_id, snapshot.key_prefix), updated=int(time.time()))
         item = model(item_key, **attributes)
         if item.size() > models.ITEM_SIZE_LIMIT:
             tally.add(too_large=1)
@@ -184,7 +184,7 @@ def _record(model: type[models.SessionItem], item_key: str, expires: datetime, s
     """Record that an import copies ``item_key``; True when no import had copied it before."""
     # A row's expiry moves on while old servers still save it, and the record must outlive it.
     until = max(expires, timezone.now()) + timedelta(seconds=settings.SESSION_COOKIE_AGE)
-    record = IMPORTED_PREFIX + item_key
+    record = keys.internal(IMPORTED_PREFIX, item_key, snapshot.key_prefix)
     empty = sealing.stored_value("", snapshot, item_key=record, attribute="data")
     return _put(model(record, data=empty, expires=until), model.must_not_exist, snapshot)
 

@@ -147,7 +147,7 @@ class Roster:
 
     def __init__(self, user_id: Any) -> None:
         self.snapshot = conf.current()
-        self.key = ROSTER_PREFIX + str(user_id)
+        self.key = self.snapshot.key_prefix + ROSTER_PREFIX + str(user_id)
 
     def join(self, item_key: str) -> list[str]:
         """Add this login; the item keys of the logins that joined before it, oldest first."""

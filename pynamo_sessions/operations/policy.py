@@ -33,6 +33,8 @@ def actions(job: str, snapshot: conf.Snapshot) -> tuple[list[str], list[str]]:
         if snapshot.track_users:
             table.append("BatchWriteItem")  # "sign out all other sessions"
             index = ["Query"]  # the sessions pages
+            if snapshot.max_per_user:
+                table.append("UpdateItem")  # the cap's roster of recent logins
     elif job == "clearsessions":
         table = ["DescribeTimeToLive", "Scan", "DeleteItem"]
     elif job == "createsessiontable":
@@ -54,21 +56,65 @@ def table_arn(snapshot: conf.Snapshot, region: str, account: str) -> str:
     return f"arn:aws:dynamodb:{region}:{account}:table/{snapshot.table_name}"
 
 
+#: The actions IAM's dynamodb:LeadingKeys can restrict: each names the partition keys it touches.
+#: The others (a Scan, the table's own description and settings) carry no key.
+KEYED_ACTIONS = frozenset({"GetItem", "PutItem", "DeleteItem", "UpdateItem", "BatchWriteItem", "BatchGetItem",
+                           "Query"})
+
+
+def leading_keys_condition(prefix: str) -> dict[str, Any]:
+    """Only keys that start with ``prefix``. ``ForAllValues`` alone is true for a request that
+    carries no key at all, so the ``Null`` guard requires one; the prefix ends with a separator,
+    so ``site1:*`` cannot match another site's ``site10:`` keys."""
+    return {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{prefix}*"]},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    }
+
+
 def iam_policy(job: str, *, region: str, account: str, snapshot: conf.Snapshot | None = None) -> dict[str, Any]:
-    """The IAM policy document for ``job``, on the real table (and index) ARNs."""
+    """The IAM policy document for ``job``, on the real table (and index) ARNs; with a key prefix,
+    its keyed actions held to the site's own keys, and the actions that carry no key in a
+    statement of their own (``SessionsTableWithoutKeys``: they cannot be restricted by key)."""
     snapshot = snapshot or conf.current()
     table, index = actions(job, snapshot)
     arn = table_arn(snapshot, region, account)
-    statements: list[dict[str, Any]] = [{
-        "Sid": "SessionsTable", "Effect": "Allow",
-        "Action": [f"dynamodb:{action}" for action in table], "Resource": arn,
-    }]
-    if index:
+    index_arn = f"{arn}/index/{snapshot.user_index}"
+    prefix = snapshot.key_prefix
+    if not prefix:
+        statements: list[dict[str, Any]] = [{
+            "Sid": "SessionsTable", "Effect": "Allow",
+            "Action": [f"dynamodb:{action}" for action in table], "Resource": arn,
+        }]
+        if index:
+            statements.append({
+                "Sid": "SessionsUserIndex", "Effect": "Allow",
+                "Action": [f"dynamodb:{action}" for action in index], "Resource": index_arn,
+            })
+        return {"Version": "2012-10-17", "Statement": statements}
+    keyed = [action for action in table if action in KEYED_ACTIONS]
+    unkeyed = [action for action in table if action not in KEYED_ACTIONS]
+    statements = []
+    if keyed or index:
         statements.append({
-            "Sid": "SessionsUserIndex", "Effect": "Allow",
-            "Action": [f"dynamodb:{action}" for action in index], "Resource": f"{arn}/index/{snapshot.user_index}",
+            "Sid": "SessionsOwnKeys", "Effect": "Allow",
+            "Action": sorted({f"dynamodb:{action}" for action in keyed + index}),
+            "Resource": [arn, index_arn] if index else arn,
+            "Condition": leading_keys_condition(prefix),
+        })
+    if unkeyed:
+        statements.append({
+            "Sid": "SessionsTableWithoutKeys", "Effect": "Allow",
+            "Action": [f"dynamodb:{action}" for action in unkeyed], "Resource": arn,
         })
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def unrestricted_actions(job: str, snapshot: conf.Snapshot | None = None) -> list[str]:
+    """What of ``job``'s policy no key prefix can restrict (said by ``sessionpolicy``)."""
+    snapshot = snapshot or conf.current()
+    table, _ = actions(job, snapshot)
+    return [action for action in table if action not in KEYED_ACTIONS] if snapshot.key_prefix else []
 
 
 def table_resource(snapshot: conf.Snapshot | None = None) -> dict[str, Any]:

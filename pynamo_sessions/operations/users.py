@@ -91,22 +91,34 @@ def _query(user_id: Any, limit: int | None = None) -> list[dict[str, Any]]:
     out that item only (``models.from_raw``) instead of failing the whole list, and can still be
     revoked: its key is read without the rest."""
     found: list[dict[str, Any]] = []
-    start = None
-    while limit is None or len(found) < limit:
-        items, start = _query_page(user_id, None if limit is None else limit - len(found), start)
-        found.extend(items)
-        if not start:
-            break
+    for value in _user_values(user_id):
+        start = None
+        while limit is None or len(found) < limit:
+            items, start = _query_page(value, None if limit is None else limit - len(found), start)
+            found.extend(items)
+            if not start:
+                break
     return found
 
 
-def _query_page(user_id: Any, limit: int | None, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], Any]:
-    """One page of the user's index items, newest first, and the key to go on from (None: the end)."""
+def _user_values(user_id: Any) -> list[str]:
+    """The user index values the user's sessions are under: with the site's key prefix and,
+    while DYNAMODB_SESSIONS_UNPREFIXED_FALLBACK moves a site under one, without it."""
+    snapshot = conf.current()
+    prefixed = keys.user_value(user_id, snapshot.key_prefix)
+    if snapshot.unprefixed_fallback and snapshot.key_prefix:
+        return [prefixed, keys.user_value(user_id, "")]
+    return [prefixed]
+
+
+def _query_page(value: str, limit: int | None, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], Any]:
+    """One page of the index items under user index value ``value``, newest first, and the key to
+    go on from (None: the end)."""
     model = _tracked_model()
     snapshot = conf.current()
     try:
         page = model._get_connection().query(
-            str(user_id), index_name=snapshot.user_index, exclusive_start_key=start, limit=limit,
+            value, index_name=snapshot.user_index, exclusive_start_key=start, limit=limit,
             scan_index_forward=False,
         )
     except DYNAMODB_ERRORS as exc:
@@ -143,11 +155,15 @@ def recent_sessions(user_id: Any, count: int) -> tuple[list[UserSession], int | 
     items, whatever the user has. An index made by an earlier release has no sort key: its first
     page says so (the key it ends at has no last-use time), and then up to PAGE_READ_LIMIT are
     read and sorted here, as before."""
+    if len(_user_values(user_id)) > 1:  # moving under a key prefix: both, read and sorted here
+        found = _live(_query(user_id, PAGE_READ_LIMIT))
+        return found[:count], len(found)
+    value = keys.user_value(user_id, conf.current().key_prefix)
     sessions: list[UserSession] = []
     read, start = 0, None
     while True:
         page_limit = count + 1 if start is None or models.USER_INDEX_SORT_KEY in start else PAGE_READ_LIMIT - read
-        items, start = _query_page(user_id, page_limit, start)
+        items, start = _query_page(value, page_limit, start)
         read += len(items)
         sessions += _live(items)
         if not start:
@@ -198,7 +214,11 @@ def current_key(session: SessionBase) -> str | None:
     """What ``session`` is stored under, to compare with ``UserSession.key``."""
     if session.session_key is None:
         return None
-    return keys.item_key(session.session_key, hashed=conf.current().hash_keys)
+    snapshot = conf.current()
+    stored_under = getattr(session, "_item_key", None)  # ours knows where it read it (a fallback key)
+    if stored_under is not None:
+        return stored_under(session.session_key, snapshot)  # type: ignore[no-any-return]
+    return keys.item_key(session.session_key, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix)
 
 
 def revoke(user_id: Any, key: str, *, by: Any = None, reason: str = signals.BY_USER, request: Any = None) -> bool:
@@ -285,7 +305,7 @@ def leave_notices(item_keys: list[str]) -> None:
     try:
         with model.batch_write() as batch:
             for key in item_keys:
-                notice = keys.SIGNED_OUT_PREFIX + key
+                notice = keys.internal(keys.SIGNED_OUT_PREFIX, key, snapshot.key_prefix)
                 batch.save(model(notice, data=sealing.stored_value("", snapshot, item_key=notice, attribute="data"),
                                  expires=until))
     except DYNAMODB_ERRORS as exc:

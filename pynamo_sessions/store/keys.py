@@ -23,17 +23,38 @@ def is_valid(session_key: object) -> bool:
     return isinstance(session_key, str) and VALID_SESSION_KEY.fullmatch(session_key) is not None
 
 
-def item_key(session_key: str, *, hashed: bool) -> str:
-    """The hash key the session is stored under with the current SECRET_KEY."""
+def item_key(session_key: str, *, hashed: bool, prefix: str = "") -> str:
+    """The hash key the session is stored under with the current SECRET_KEY, after the site's
+    DYNAMODB_SESSIONS_KEY_PREFIX."""
     if not hashed:
-        return session_key
-    return _hmac(session_key, settings.SECRET_KEY)
+        return prefix + session_key
+    return prefix + _hmac(session_key, settings.SECRET_KEY)
 
 
-def fallback_item_keys(session_key: str) -> Iterator[str]:
-    """Where a hashed session may still be stored after a SECRET_KEY rotation."""
-    for secret in getattr(settings, "SECRET_KEY_FALLBACKS", ()):
-        yield _hmac(session_key, secret)
+def fallback_item_keys(session_key: str, *, hashed: bool, prefix: str = "", unprefixed: bool = False) -> Iterator[str]:
+    """Where a session may still be stored: under an HMAC of a SECRET_KEY_FALLBACKS secret (after a
+    rotation), and with ``unprefixed`` without the prefix (a site that has just set one)."""
+    if hashed:
+        for secret in getattr(settings, "SECRET_KEY_FALLBACKS", ()):
+            yield prefix + _hmac(session_key, secret)
+    if unprefixed and prefix:
+        yield item_key(session_key, hashed=hashed)
+        if hashed:
+            for secret in getattr(settings, "SECRET_KEY_FALLBACKS", ()):
+                yield _hmac(session_key, secret)
+
+
+def internal(kind: str, item_key: str, prefix: str) -> str:
+    """The key of one of our own small items about ``item_key`` (``kind`` is SIGNED_OUT_PREFIX, or
+    the import's record): under the site's prefix too, so IAM's LeadingKeys allows it."""
+    inner = item_key[len(prefix):] if prefix and item_key.startswith(prefix) else item_key
+    return prefix + kind + inner
+
+
+def user_value(user_id: object, prefix: str) -> str:
+    """What a session's user index attribute holds for ``user_id``: a Query on the index carries
+    only this value, so it carries the prefix for LeadingKeys to hold a site to its own users."""
+    return prefix + str(user_id)
 
 
 def _hmac(session_key: str, secret: str | bytes) -> str:

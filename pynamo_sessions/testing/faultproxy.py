@@ -64,6 +64,13 @@ def _named_keys(body: bytes) -> tuple[str | None, set[str]]:
     return key, values
 
 
+def _decoded(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
+
+
 class FaultProxy:
     def __init__(self, upstream: str) -> None:
         parts = urlsplit(upstream)
@@ -72,6 +79,8 @@ class FaultProxy:
         self.fault = PASS
         self.delay = 5.0
         self.operations: list[str] = []
+        # Every request as sent (operation, decoded JSON body), for tests that look at what was asked.
+        self.requests: list[tuple[str, Any]] = []
         self.capacity: dict[str, float] = {}
         self.faulted = 0
         # When set, the fault applies to this many more requests only, then PASS resumes.
@@ -199,6 +208,8 @@ class FaultProxy:
                 target = self.headers.get("X-Amz-Target", "")
                 operation = target.rpartition(".")[2]
                 fault = proxy._record(operation, _named_keys(body))
+                with proxy._lock:
+                    proxy.requests.append((operation, _decoded(body)))
                 if fault in _ERRORS:
                     status, code, message = _ERRORS[fault]
                     payload: dict[str, Any] = {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}

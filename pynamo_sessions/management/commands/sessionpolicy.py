@@ -38,6 +38,12 @@ class Command(BaseCommand):
             document = policy.iam_policy(job, region=region, account=account)
             placeholders = [f"--{name} (the ARNs say {value})" for name, value in
                             (("account", account), ("region", region)) if value in ("ACCOUNT", "REGION")]
+            unrestricted = policy.unrestricted_actions(job)
+            if unrestricted:
+                self.stderr.write(
+                    f"Statement SessionsTableWithoutKeys ({', '.join(unrestricted)}) cannot be restricted to the key "
+                    f"prefix {conf.conf.KEY_PREFIX!r}: these actions carry no key (a Scan reads every site's items; "
+                    "the sweep deletes only its own). Grant it to the job that needs it only.")
             if placeholders:
                 # On stderr: the policy on stdout stays valid JSON for a pipe or a file.
                 self.stderr.write(f"Placeholders left in the ARNs: give {' and '.join(placeholders)} before "
