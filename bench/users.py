@@ -37,6 +37,8 @@ def fill(count: int, user_id: str) -> None:
 
 
 def earlier_release_table(raw: Any, table: str) -> None:
+    """The sessions table as releases before the ordered user index made it: a user index keyed
+    by the user id alone (no sort key), projecting the page's columns."""
     raw.create_table(
         TableName=table, BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"},

@@ -39,17 +39,13 @@ def closed_port_url() -> str:
 
 
 def create_table_of_an_earlier_release(raw: Any, table: str) -> None:
-    """The sessions table as releases before the ordered user index made it: a user index keyed
-    by the user id alone (no sort key), projecting the page's columns."""
-    raw.create_table(
-        TableName=table, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"},
-                              {"AttributeName": "user_id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[{
-            "IndexName": "user_id-index", "KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"}],
-            "Projection": {"ProjectionType": "INCLUDE",
-                           "NonKeyAttributes": ["ttl", "updated", "user_agent", "ip_address", "created"]},
-        }],
-    )
+    """The sessions table as releases before the ordered user index made it (the bench's own)."""
+    from bench.users import earlier_release_table
+
+    earlier_release_table(raw, table)
     raw.update_time_to_live(TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"})
+
+
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+          "Version/17.5 Mobile/15E148 Safari/604.1")

@@ -16,17 +16,16 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.dispatch import Signal
 from django.test import Client
 
 from pynamo_sessions import create_table, signals
 from pynamo_sessions.operations import logins, users
 from pynamo_sessions.testing.faultproxy import FaultProxy
+from tests.helpers import FIREFOX, IPHONE
 
 pytestmark = pytest.mark.django_db
 
-FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
-IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-          "Version/17.5 Mobile/15E148 Safari/604.1")
 PAGE = "/account/sessions/"
 
 
@@ -43,28 +42,26 @@ def alice() -> User:
     return User.objects.create_user("alice", password="alice-password-1")
 
 
-@pytest.fixture
-def started() -> Iterator[list[dict[str, Any]]]:
-    heard: list[dict[str, Any]] = []
+def heard(signal: Signal) -> Iterator[list[dict[str, Any]]]:
+    """What ``signal`` is sent with, while the test runs."""
+    sent: list[dict[str, Any]] = []
 
     def receiver(sender: Any, **kwargs: Any) -> None:
-        heard.append(kwargs)
+        sent.append(kwargs)
 
-    signals.session_started.connect(receiver)
-    yield heard
-    signals.session_started.disconnect(receiver)
+    signal.connect(receiver)
+    yield sent
+    signal.disconnect(receiver)
+
+
+@pytest.fixture
+def started() -> Iterator[list[dict[str, Any]]]:
+    yield from heard(signals.session_started)
 
 
 @pytest.fixture
 def revoked() -> Iterator[list[dict[str, Any]]]:
-    heard: list[dict[str, Any]] = []
-
-    def receiver(sender: Any, **kwargs: Any) -> None:
-        heard.append(kwargs)
-
-    signals.session_revoked.connect(receiver)
-    yield heard
-    signals.session_revoked.disconnect(receiver)
+    yield from heard(signals.session_revoked)
 
 
 def sign_in(user: User, user_agent: str = FIREFOX, address: str = "203.0.113.7", *, path: str = "/signin/") -> Client:

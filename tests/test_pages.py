@@ -15,12 +15,10 @@ from django.test import Client
 
 from pynamo_sessions import create_table
 from pynamo_sessions.operations import users
+from tests.helpers import FIREFOX, IPHONE
 
 pytestmark = pytest.mark.django_db
 
-FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
-IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-          "Version/17.5 Mobile/15E148 Safari/604.1")
 PAGE = "/account/sessions/"
 
 

@@ -230,11 +230,11 @@ def _set_retry_mode(model: type[SessionItem], mode: str) -> None:
 USER_INDEX_SORT_KEY = conf.RESERVED_ATTRIBUTES[0]
 
 
-def user_index_projection(snapshot: conf.Snapshot, *, ordered: bool = True) -> list[str]:
-    """The attributes a user's session list shows, copied into the user index (but its keys,
+def user_index_projection(snapshot: conf.Snapshot) -> list[str]:
+    """The attributes a user's session list shows, copied into the user index (but its sort key,
     which every index holds anyway)."""
     shown = [snapshot.attr_ttl, *conf.RESERVED_ATTRIBUTES, snapshot.attr_created]
-    return [name for name in shown if not (ordered and name == USER_INDEX_SORT_KEY)]
+    return [name for name in shown if name != USER_INDEX_SORT_KEY]
 
 
 def _user_index(snapshot: conf.Snapshot) -> GlobalSecondaryIndex[Any]:
