@@ -57,6 +57,11 @@ CHECKS = {
     "E104": Check(_DEPLOY + "`TRACK_USERS` is on and the user index is missing",
                   "docs/users.md", "A user's sessions"),
     "W101": Check(_DEPLOY + "TTL is not enabled", "docs/expiry.md", "Expiry and TTL"),
+    "W106": Check(_DEPLOY + "the table is a global table with eventual consistency (MREC): parallel saves "
+                  "from two Regions can lose a merge and a logout can be undone", "docs/global-tables.md",
+                  "Global tables"),
+    "I002": Check(_DEPLOY + "the table is a strongly consistent global table (MRSC), which has no TTL: "
+                  "schedule `clearsessions`", "docs/global-tables.md", "Global tables"),
     "W104": Check(_DEPLOY + "the user index has no sort key (made by an earlier release): the pages and the cap "
                   "read up to 1,000 of a user's sessions", "docs/users.md", "An index in last-use order"),
     "W102": Check(_DEPLOY + "the table could not be checked (unreachable, or not allowed): a warning, "
@@ -277,8 +282,27 @@ def _check_table(snapshot: conf.Snapshot) -> list[checks.CheckMessage]:
         if problem:
             return [_error(problem, "Point the settings at the right table.", "E102")]
         messages: list[checks.CheckMessage] = []
+        mode, regions = provision.global_table(description)
+        if mode == provision.MREC:
+            messages.append(_warning(
+                f"Table {table!r} is a global table with eventual consistency (MREC) in {', '.join(regions)}: "
+                "conditions are checked in the local Region only and replication keeps the last writer. So "
+                "two Regions saving one session at once can lose one's changes (no merge), and a logout in "
+                "one Region can be undone by a save in flight in another.",
+                "Serve each session from one Region (route a user to a Region and keep them there), or use a "
+                "strongly consistent global table (MRSC).",
+                "W106",
+            ))
         status, attribute = provision.ttl_attribute()
-        if status not in provision.TTL_ON:
+        if mode == provision.MRSC and status not in provision.TTL_ON:
+            messages.append(checks.Info(
+                f"Table {table!r} is a strongly consistent global table (MRSC) in {', '.join(regions)}: it has "
+                "no TTL. Expired sessions read as gone (expiry is checked on every read); deleting them is "
+                "clearsessions' job.",
+                hint="Schedule `python manage.py clearsessions` (daily, say). " + _docs("I002"),
+                id="pynamo_sessions.I002",
+            ))
+        elif status not in provision.TTL_ON:
             messages.append(_warning(
                 f"TTL is {status} on table {table!r}: expired sessions are never deleted by DynamoDB.",
                 "Run `python manage.py createsessiontable` to enable it, or run `clearsessions` regularly.",

@@ -213,8 +213,19 @@ def is_hot_key(reasons: list[str]) -> bool:
     return bool(reasons) and all(reason.endswith(KEY_RANGE_REASON) for reason in reasons)
 
 
+#: A strongly consistent global table (MRSC) refused a write that conflicts with one being
+#: replicated from another Region: botocore retries it; one that outlasts the retries is a
+#: conflict like a failed version condition (re-read, merge), never an outage.
+REPLICATED_CONFLICT = "ReplicatedWriteConflictException"
+
+
 def is_condition_failure(exc: BaseException) -> bool:
     return response_code(exc) == CONDITION_FAILED
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """A failed condition, or (MRSC) a write another Region's was replicating over."""
+    return response_code(exc) in (CONDITION_FAILED, REPLICATED_CONFLICT)
 
 
 def was_resent(exc: BaseException) -> bool:

@@ -381,7 +381,8 @@ class SessionStore(AbsoluteLifetime, SessionBase):
                                       _sealed(item)))
                 return
             base = None if stored is None else self.decode(stored.data)
-            item, encoded = yield from self._merge_steps(session_key, base, data, created, version, snapshot)
+            item, encoded = yield from self._merge_steps(session_key, base, data, created, version, snapshot,
+                                                         after=outcome)
             self.merged = True
         self._remember(Stored(session_key, item.key, encoded, item.expires, created, item.version, _sealed(item)))
 
@@ -396,7 +397,7 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         self._item_keys[session_key] = canonical
         item, encoded = self._item(canonical, data, expires, created, None, snapshot)
         outcome = yield ops.Put(item, True)
-        if outcome == ops.CONDITION_FAILED_OUTCOME:
+        if outcome in (ops.CONDITION_FAILED_OUTCOME, ops.REPLICATED_CONFLICT):
             return False
         if outcome == ops.RESENT_CONDITION_FAILED:
             try:
@@ -421,12 +422,13 @@ class SessionStore(AbsoluteLifetime, SessionBase):
 
     def _merge_steps(
         self, session_key: str, base: dict[str, Any] | None, ours: dict[str, Any], created: float | None,
-        conditioned: int | None, snapshot: conf.Snapshot,
+        conditioned: int | None, snapshot: conf.Snapshot, *, after: str = ops.CONDITION_FAILED_OUTCOME,
     ) -> Steps[tuple[models.SessionItem, str]]:
         """Another request saved this session since it was read (or deleted it): apply the keys
         this request changed to the session as stored now, on its version, a bounded number of
         rounds. Costs one GetItem and one PutItem a round; the fast path costs nothing.
-        ``conditioned`` is the version the write that failed was conditioned on."""
+        ``conditioned`` is the version the write that failed was conditioned on, ``after`` how it
+        failed (an MRSC replicated write conflict may leave the version where it was)."""
         item_key = self._item_key(session_key, snapshot)
         for round_number in range(1, ops.MERGE_ROUNDS + 1):
             if round_number > 1:
@@ -436,7 +438,7 @@ class SessionStore(AbsoluteLifetime, SessionBase):
                 # Deleted (logout, revocation, cycle_key) or expired: deletion wins, always.
                 logger.info("Session %s was deleted by another request; not saving it.", keys.redact(session_key))
                 raise UpdateError
-            if current.version == conditioned:
+            if current.version == conditioned and after != ops.REPLICATED_CONFLICT:
                 # Nobody wrote in between (the version would have moved on), so the condition
                 # failed on the item itself: every further round would fail the same way.
                 raise MalformedItem(
@@ -453,8 +455,8 @@ class SessionStore(AbsoluteLifetime, SessionBase):
             self._session_cache = merged
             expires = _aware(self.get_expiry_date())
             item, encoded = self._item(current.key, merged, expires, created, current.version, snapshot)
-            outcome = yield ops.Put(item, False, conflict=ops.MERGED)
-            if outcome == ops.OK:
+            after = yield ops.Put(item, False, conflict=ops.MERGED)
+            if after == ops.OK:
                 return item, encoded
         conflict = SessionConflict(keys.redact(session_key), ops.MERGE_ROUNDS)
         logger.warning("%s", conflict)

@@ -93,6 +93,18 @@ def has_user_index(description: dict[str, Any], snapshot: conf.Snapshot) -> bool
     return snapshot.user_index in names
 
 
+MREC, MRSC = "MREC", "MRSC"
+
+
+def global_table(description: dict[str, Any]) -> tuple[str | None, list[str]]:
+    """Whether the table is a global table, and how: MREC (multi-Region eventual consistency,
+    the default) or MRSC (strong consistency); with the Regions of its replicas."""
+    regions = sorted(replica["RegionName"] for replica in description.get("Replicas") or [] if "RegionName" in replica)
+    if not regions:
+        return None, []
+    return (MRSC if description.get("MultiRegionConsistency") == "STRONG" else MREC), regions
+
+
 def user_index_is_ordered(description: dict[str, Any], snapshot: conf.Snapshot) -> bool:
     """Whether the user index answers most recently used first: sorted by the last save (made
     so since it had a sort key; an index made before has only the user id)."""
@@ -129,7 +141,11 @@ def create_table() -> TableReport:
     report.notes.append(f"Table {snapshot.table_name!r} already exists with the right key schema.")
     client = admin_client(snapshot)
     status, attribute = ttl_attribute(client)
-    if status in TTL_ON and attribute == snapshot.attr_ttl:
+    if global_table(description)[0] == MRSC and status not in TTL_ON:
+        report.notes.append(
+            f"Table {snapshot.table_name!r} is a strongly consistent global table (MRSC), which has no TTL: "
+            "expired sessions read as gone, and `clearsessions` deletes them: schedule it (daily).")
+    elif status in TTL_ON and attribute == snapshot.attr_ttl:
         report.notes.append(f"TTL is already enabled on {attribute!r}.")
     elif status in TTL_ON or status == "DISABLING":
         raise ProvisioningError(

@@ -17,7 +17,8 @@ from collections.abc import Callable, Generator, Mapping
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from pynamo_sessions import conf
-from pynamo_sessions.exceptions import is_condition_failure, was_resent
+from pynamo_sessions.exceptions import REPLICATED_CONFLICT as REPLICATED_CONFLICT_CODE
+from pynamo_sessions.exceptions import is_write_conflict, response_code, was_resent
 from pynamo_sessions.store import calls, models, usage
 
 T = TypeVar("T")
@@ -27,6 +28,10 @@ CONDITION_FAILED_OUTCOME = "condition_failed"
 #: A failed condition on a request botocore had sent before: the first send may have been
 #: carried out, its answer lost, so the condition may have met this very write.
 RESENT_CONDITION_FAILED = "condition_failed_on_resend"
+#: An MRSC global table's ReplicatedWriteConflictException past botocore's retries: another
+#: Region's write to the item was being replicated. Settled as a failed condition is, but the
+#: re-read may still show the version this write was conditioned on.
+REPLICATED_CONFLICT = "replicated_write_conflict"
 
 # The part a call plays in settling a save that conflicted with another request's (reported as
 # ``usage.Call.conflict``): the GetItem that reads the session again ("missing" means it was
@@ -216,10 +221,14 @@ def got(attempt: calls.Attempt, item: models.SessionItem | None, snapshot: conf.
 
 
 def put_failed(attempt: calls.Attempt, exc: BaseException) -> str:
-    """A failed PutItem: a failed condition is an answer; anything else raises our error."""
-    if not is_condition_failure(exc):
+    """A failed PutItem: a failed condition is an answer, and so is an MRSC table's replicated
+    write conflict (the save re-reads and merges, as for a version it did not read; the breaker
+    counts neither); anything else raises our error."""
+    if not is_write_conflict(exc):
         raise attempt.failed(exc) from exc
     attempt.answered(CONDITION_FAILED_OUTCOME)
+    if response_code(exc) == REPLICATED_CONFLICT_CODE:
+        return REPLICATED_CONFLICT
     return RESENT_CONDITION_FAILED if was_resent(exc) else CONDITION_FAILED_OUTCOME
 
 

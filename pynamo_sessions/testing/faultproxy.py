@@ -42,9 +42,15 @@ LOSE_ANSWER = "lose_answer"
 # A blackholed request is held at most this long, so no thread of ours outlives a test by much.
 BLACKHOLE_LIMIT = 60.0
 
+# A strongly consistent global table (MRSC) refusing a write that conflicts with one being
+# replicated from another Region: 400 ReplicatedWriteConflictException, which botocore retries.
+REPLICATED_CONFLICT = "replicated_conflict"
+
 _ERRORS = {
     THROTTLE: (400, "ProvisionedThroughputExceededException", "The level of configured provisioned throughput "
                "for the table was exceeded."),
+    REPLICATED_CONFLICT: (400, "ReplicatedWriteConflictException", "One or more items in this request are being "
+                          "modified by a request in another Region."),
     SERVER_ERROR: (500, "InternalServerError", "Internal server error"),
 }
 
@@ -98,6 +104,9 @@ class FaultProxy:
         # DynamoDB Local's never lag): Query answers leave out the items with these key values.
         self.index_lag: set[str] = set()
         self._query_gate: threading.Barrier | None = None
+        # Merged into every DescribeTable answer's Table: what DynamoDB Local cannot show, such as
+        # a global table's {"Replicas": [...], "MultiRegionConsistency": "STRONG"}.
+        self.table_description: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._cleared = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -248,6 +257,8 @@ class FaultProxy:
                         proxy._await_query_gate()
                     if operation == "Query" and proxy.index_lag:
                         self._forward_lagging(body)
+                    elif operation == "DescribeTable" and proxy.table_description:
+                        self._forward_described(body)
                     else:
                         self._forward(body)
 
@@ -296,6 +307,13 @@ class FaultProxy:
                     answer["Items"] = [item for item in answer["Items"] if not any(
                         isinstance(v, dict) and v.get("S") in lagging for v in item.values())]
                     answer["Count"] = len(answer["Items"])
+                self._answer(status, answer)
+
+            def _forward_described(self, body: bytes) -> None:
+                status, _, data = self._upstream(body)
+                answer = json.loads(data)
+                if status == 200 and "Table" in answer:
+                    answer["Table"].update(proxy.table_description)
                 self._answer(status, answer)
 
             def _forward_in_part(self, body: bytes) -> None:
