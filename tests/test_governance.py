@@ -77,14 +77,16 @@ def signed_in(browser: Client) -> bool:
 
 # The cap --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("logins_made", "left"), [(1, 1), (5, 5), (7, 5)])
+@pytest.mark.parametrize(("logins_made", "left", "path"), [
+    (1, 1, "/signin/"), (5, 5, "/signin/"), (7, 5, "/signin/"), (7, 5, "/asignin/")])
 def test_the_cap_signs_out_the_least_recently_used_at_each_login_past_it(
     tracked: str, settings: Any, alice: User, revoked: list[dict[str, Any]], logins_made: int, left: int,
+    path: str,
 ) -> None:
     settings.DYNAMODB_SESSIONS_MAX_PER_USER = 5
     browsers = []
     for _ in range(logins_made):
-        browsers.append(sign_in(alice))
+        browsers.append(sign_in(alice, path=path))
         time.sleep(1.05)  # last use counts whole seconds: each browser a step older than the next
     assert len(users.list_sessions(alice.pk)) == left
     assert [signed_in(b) for b in browsers] == [False] * (logins_made - left) + [True] * left  # oldest first
@@ -173,6 +175,18 @@ def test_two_logins_at_once_at_a_cap_of_one_keep_exactly_one_of_them(
     assert sorted(alive) == [False, True]  # never both removed, never both kept
     assert not signed_in(old)
     assert len(users.list_sessions(alice.pk)) == 1
+
+
+def test_a_cap_on_a_table_without_the_user_index_says_which_index_is_missing(
+    settings: Any, own_table: str, alice: User,
+) -> None:
+    from pynamo_sessions import SessionStoreMisconfigured
+
+    create_table()  # made before users were tracked: no index
+    settings.DYNAMODB_SESSIONS_TRACK_USERS = True
+    settings.DYNAMODB_SESSIONS_MAX_PER_USER = 2
+    with pytest.raises(SessionStoreMisconfigured, match="DYNAMODB_SESSIONS_USER_INDEX"):
+        sign_in(alice)
 
 
 def test_the_cap_needs_the_user_index(settings: Any) -> None:
