@@ -243,9 +243,9 @@ def test_the_size_guard_counts_the_encrypted_size(
     settings.DYNAMODB_SESSIONS_ENCRYPT = False
     plain, _ = probe._item(store.session_key, probe._get_session(), probe.get_expiry_date(), None,
                            probe._stored.version, conf.current())
-    # A limit the plain item fits in and the sealed one (33 bytes more: format, key id, nonce, tag)
+    # A limit the plain item fits in and the sealed one (49 bytes more: format, key id, salt, nonce, tag)
     # does not.
-    monkeypatch.setattr(models, "ITEM_SIZE_LIMIT", plain.size() + 10)
+    monkeypatch.setattr(models, "ITEM_SIZE_LIMIT", plain.size() + 40)
     settings.DYNAMODB_SESSIONS_ENCRYPT = True
     with pytest.raises(SessionTooLarge):
         probe.save()
@@ -375,3 +375,20 @@ def test_cryptography_is_imported_only_when_encryption_is_on(dynamodb_local: str
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == str(encrypt)
+
+
+def test_each_value_is_sealed_under_a_key_of_its_own(settings: Any) -> None:
+    # GCM with random nonces is good for about 2**32 messages per key; a key per value has no
+    # such limit. The master key alone opens nothing.
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    key = new_key()
+    keys = sealing.keyring([key])
+    one, two = (sealing.seal("same", keys, table="t", item_key="k", attribute="data") for _ in range(2))
+    assert one[5:21] != two[5:21]  # the salts
+    for value in (one, two):
+        assert sealing.unseal(value, keys, table="t", item_key="k", attribute="data") == "same"
+        with pytest.raises(InvalidTag):
+            AESGCM(base64.urlsafe_b64decode(key)).decrypt(value[21:33], value[33:],
+                                                           sealing._additional_data("t", "k", "data"))

@@ -4,10 +4,13 @@ A sealed value is stored as a DynamoDB binary (B) attribute, a plain one as a st
 attribute's type says which it is, so reading never guesses, and items written before encryption
 was turned on (or after it was turned off) read as they always did. A sealed value is
 
-    FORMAT (1 byte) | key id (4 bytes) | nonce (12 bytes) | ciphertext and GCM tag
+    FORMAT (1 byte) | key id (4 bytes) | salt (16 bytes) | nonce (12 bytes) | ciphertext and GCM tag
 
-and its additional data names the table, the item key and the attribute, so a value copied to
-another item, another attribute or another table does not decrypt. ``cryptography`` is imported
+Each value is sealed under a key of its own, HMAC-SHA256 of the configured key and a random salt:
+GCM with random nonces is safe for about 2^32 messages per key, which a busy site's saves would
+reach within months; with a key per value there is no such limit. Its additional data names the
+table, the item key and the attribute, so a value copied to another item, another attribute or
+another table does not decrypt. ``cryptography`` is imported
 only when a value is sealed or unsealed: a site without encryption never loads it.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import logging
 import os
 from collections.abc import Sequence
@@ -30,8 +34,10 @@ logger = logging.getLogger("pynamo_sessions")
 
 FORMAT = b"\x01"
 _KEY_ID_SIZE = 4
+_SALT_SIZE = 16
 _NONCE_SIZE = 12
-_HEADER_SIZE = len(FORMAT) + _KEY_ID_SIZE + _NONCE_SIZE
+_HEADER_SIZE = len(FORMAT) + _KEY_ID_SIZE + _SALT_SIZE + _NONCE_SIZE
+_VALUE_KEY = b"pynamo_sessions.sealing.value-key"
 # What HKDF is told the derived key is for: a key derived from SECRET_KEY for this use is no
 # use for any other (Django's signing, our hashed keys).
 _DERIVATION_INFO = b"pynamo_sessions.sealing.session-data"
@@ -49,11 +55,11 @@ def key_id(key: bytes) -> bytes:
 
 
 class Keyring(NamedTuple):
-    """The keys in force: the first seals, every one opens."""
+    """The keys in force, by key id: the first seals, every one opens."""
 
-    sealing: Any  # AESGCM
+    sealing: bytes
     sealing_id: bytes
-    by_id: dict[bytes, Any]
+    by_id: dict[bytes, bytes]
 
 
 def _aesgcm() -> Any:
@@ -77,13 +83,18 @@ def _derive(secret: str | bytes) -> bytes:
 
 @functools.lru_cache(maxsize=8)
 def _keyring(configured: tuple[str, ...] | None, secrets: tuple[str | bytes, ...]) -> Keyring:
-    aesgcm = _aesgcm()
     if configured is not None:
         raw = [values.encryption_key(text) for text in configured]
     else:
+        _aesgcm()  # says which extra is missing, before HKDF's import would
         raw = [_derive(secret) for secret in secrets]
-    by_id = {key_id(key): aesgcm(key) for key in reversed(raw)}  # the first wins an id it shares
-    return Keyring(by_id[key_id(raw[0])], key_id(raw[0]), by_id)
+    by_id = {key_id(key): key for key in reversed(raw)}  # the first wins an id it shares
+    return Keyring(raw[0], key_id(raw[0]), by_id)
+
+
+def _cipher(key: bytes, salt: bytes) -> Any:
+    """AES-256-GCM under the value's own key."""
+    return _aesgcm()(hmac.digest(key, _VALUE_KEY + salt, "sha256"))
 
 
 def keyring(configured: Sequence[str] | None) -> Keyring:
@@ -100,21 +111,23 @@ def _additional_data(table: str, item_key: str, attribute: str) -> bytes:
 
 
 def seal(text: str, keys: Keyring, *, table: str, item_key: str, attribute: str) -> bytes:
-    nonce = os.urandom(_NONCE_SIZE)
-    sealed: bytes = keys.sealing.encrypt(nonce, text.encode(), _additional_data(table, item_key, attribute))
-    return FORMAT + keys.sealing_id + nonce + sealed
+    salt, nonce = os.urandom(_SALT_SIZE), os.urandom(_NONCE_SIZE)
+    sealed: bytes = _cipher(keys.sealing, salt).encrypt(nonce, text.encode(),
+                                                       _additional_data(table, item_key, attribute))
+    return FORMAT + keys.sealing_id + salt + nonce + sealed
 
 
 def unseal(value: bytes, keys: Keyring, *, table: str, item_key: str, attribute: str) -> str:
     """The text sealed in ``value``; raises Unreadable when no key opens it for this item."""
-    aesgcm = keys.by_id.get(value[len(FORMAT):len(FORMAT) + _KEY_ID_SIZE])
-    if value[:len(FORMAT)] != FORMAT or aesgcm is None or len(value) < _HEADER_SIZE:
+    key = keys.by_id.get(value[len(FORMAT):len(FORMAT) + _KEY_ID_SIZE])
+    if value[:len(FORMAT)] != FORMAT or key is None or len(value) < _HEADER_SIZE:
         raise Unreadable
     from cryptography.exceptions import InvalidTag
 
+    salt_at = len(FORMAT) + _KEY_ID_SIZE
+    salt, nonce = value[salt_at:salt_at + _SALT_SIZE], value[salt_at + _SALT_SIZE:_HEADER_SIZE]
     try:
-        plain = aesgcm.decrypt(value[len(FORMAT) + _KEY_ID_SIZE:_HEADER_SIZE], value[_HEADER_SIZE:],
-                               _additional_data(table, item_key, attribute))
+        plain = _cipher(key, salt).decrypt(nonce, value[_HEADER_SIZE:], _additional_data(table, item_key, attribute))
         return bytes(plain).decode()
     except (InvalidTag, UnicodeDecodeError) as exc:
         raise Unreadable from exc
