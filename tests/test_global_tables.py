@@ -81,3 +81,33 @@ def test_a_replicated_conflict_that_never_ends_is_a_session_conflict_and_opens_n
     proxy.set_fault(faultproxy.PASS)
     assert calls.breaker().state == CLOSED
     assert SessionStore(store.session_key).load() == {"a": 1}  # nothing half-written
+
+
+def test_the_table_template_can_be_a_global_table(settings: Any) -> None:
+    import json
+
+    settings.DYNAMODB_SESSIONS_TRACK_USERS = True
+    out, err = StringIO(), StringIO()
+    call_command("sessionpolicy", "--table", "--replicas", "us-east-1,eu-west-1", stdout=out, stderr=err)
+    resource = json.loads(out.getvalue())["SessionsTable"]
+    assert resource["Type"] == "AWS::DynamoDB::GlobalTable"
+    properties = resource["Properties"]
+    assert properties["Replicas"] == [{"Region": "us-east-1"}, {"Region": "eu-west-1"}]
+    assert properties["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}  # MREC replicates by it
+    assert properties["TimeToLiveSpecification"]["Enabled"] is True
+    assert properties["GlobalSecondaryIndexes"][0]["IndexName"] == "user_id-index"
+    out = StringIO()
+    call_command("sessionpolicy", "--table", "--replicas", "us-east-1,us-east-2,us-west-2", "--strong",
+                 stdout=out, stderr=err)
+    strong = json.loads(out.getvalue())["SessionsTable"]["Properties"]
+    assert strong["MultiRegionConsistency"] == "STRONG" and "TimeToLiveSpecification" not in strong
+    assert "schedule `python manage.py clearsessions`" in err.getvalue()
+
+
+@pytest.mark.parametrize("arguments", [["--replicas", "us-east-1"], ["--table", "--replicas", "Ireland,us-east-1"],
+                                       ["--table", "--strong"]])
+def test_a_global_table_template_needs_two_real_regions(arguments: list[str]) -> None:
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("sessionpolicy", *arguments, stdout=StringIO())

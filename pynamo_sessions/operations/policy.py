@@ -139,3 +139,21 @@ def table_resource(snapshot: conf.Snapshot | None = None) -> dict[str, Any]:
             "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": models.user_index_projection(snapshot)},
         }]
     return {"SessionsTable": {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "Properties": properties}}
+
+
+def global_table_resource(regions: list[str], *, strong: bool = False,
+                          snapshot: conf.Snapshot | None = None) -> dict[str, Any]:
+    """The sessions table as an ``AWS::DynamoDB::GlobalTable`` with a replica in each Region:
+    multi-Region eventual consistency (a stream of new and old images, which its replication
+    needs) or, ``strong``, strong consistency (MRSC, which has no TTL: schedule clearsessions)."""
+    table = table_resource(snapshot)["SessionsTable"]["Properties"]
+    properties = {name: value for name, value in table.items() if name != "SSESpecification"}
+    properties["Replicas"] = [{"Region": region} for region in regions]
+    properties["SSESpecification"] = {"SSEEnabled": True}
+    if strong:
+        properties["MultiRegionConsistency"] = "STRONG"
+        properties.pop("TimeToLiveSpecification")
+    else:
+        properties["StreamSpecification"] = {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    return {"SessionsTable": {"Type": "AWS::DynamoDB::GlobalTable", "DeletionPolicy": "Retain",
+                              "Properties": properties}}

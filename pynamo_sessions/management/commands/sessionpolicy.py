@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pynamo_sessions import conf
+from pynamo_sessions.conf import values
 from pynamo_sessions.operations import policy
 
 
@@ -24,12 +25,30 @@ class Command(BaseCommand):
         parser.add_argument("--account", default="ACCOUNT", help="The AWS account id (default: ACCOUNT).")
         parser.add_argument("--table", action="store_true",
                             help="Print the table as an AWS::DynamoDB::Table resource instead.")
+        parser.add_argument("--replicas", metavar="REGION,REGION",
+                            help="With --table: a global table (AWS::DynamoDB::GlobalTable) with a replica in each.")
+        parser.add_argument("--strong", action="store_true",
+                            help="With --replicas: multi-Region strong consistency (MRSC; no TTL).")
 
-    def handle(self, *args: Any, job: str, region: str | None, account: str, table: bool, **options: Any) -> None:
+    def handle(self, *args: Any, job: str, region: str | None, account: str, table: bool, replicas: str | None,
+               strong: bool, **options: Any) -> None:
         problems = conf.problems()
         if problems:
             raise CommandError(" ".join(problems))
-        if table:
+        if (replicas or strong) and not table:
+            raise CommandError("--replicas and --strong describe the table: give --table too.")
+        if strong and not replicas:
+            raise CommandError("--strong needs --replicas (the Regions of the global table).")
+        if table and replicas:
+            regions = [r.strip() for r in replicas.split(",") if r.strip()]
+            bad = [r for r in regions if not values.REGION_CODE.fullmatch(r)]
+            if bad or len(regions) < 2:
+                raise CommandError(f"--replicas must name at least two AWS Regions, such as us-east-1,eu-west-1; "
+                                   f"got {replicas!r}.")
+            document = policy.global_table_resource(regions, strong=strong)
+            if strong:
+                self.stderr.write("MRSC has no TTL: schedule `python manage.py clearsessions` (daily, say).")
+        elif table:
             document = policy.table_resource()
         else:
             if account != "ACCOUNT" and not (account.isdigit() and len(account) == 12):
