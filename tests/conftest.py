@@ -43,6 +43,25 @@ def own_table(settings: Any) -> Iterator[str]:
     provision.delete_table()
 
 
+@pytest.fixture
+def tracked(settings: Any, own_table: str) -> str:
+    """A table of this test's own with users (and their clients) tracked: the sessions pages'.
+    Modules that track less define their own."""
+    from pynamo_sessions import create_table
+
+    settings.DYNAMODB_SESSIONS_TRACK_USERS = True
+    settings.DYNAMODB_SESSIONS_TRACK_CLIENT = True
+    create_table()
+    return own_table
+
+
+@pytest.fixture
+def alice(db: Any) -> Any:
+    from django.contrib.auth.models import User
+
+    return User.objects.create_user("alice", password="alice-password-1")
+
+
 PROXY_TIMEOUT = 1.5
 PROXY_SLOW_DELAY = 4.0
 

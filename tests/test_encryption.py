@@ -55,12 +55,9 @@ def leaks(value: Any, text: str) -> bool:
 
 
 @pytest.fixture
-def encrypted(settings: Any, own_table: str) -> str:
+def encrypted(settings: Any, tracked: str) -> str:
     settings.DYNAMODB_SESSIONS_ENCRYPT = True
-    settings.DYNAMODB_SESSIONS_TRACK_USERS = True
-    settings.DYNAMODB_SESSIONS_TRACK_CLIENT = True
-    create_table()
-    return own_table
+    return tracked
 
 
 def signed_in_store(store_class: type[Any], **data: Any) -> Any:

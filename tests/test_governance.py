@@ -29,19 +29,6 @@ pytestmark = pytest.mark.django_db
 PAGE = "/account/sessions/"
 
 
-@pytest.fixture
-def tracked(settings: Any, own_table: str) -> str:
-    settings.DYNAMODB_SESSIONS_TRACK_USERS = True
-    settings.DYNAMODB_SESSIONS_TRACK_CLIENT = True
-    create_table()
-    return own_table
-
-
-@pytest.fixture
-def alice() -> User:
-    return User.objects.create_user("alice", password="alice-password-1")
-
-
 def heard(signal: Signal) -> Iterator[list[dict[str, Any]]]:
     """What ``signal`` is sent with, while the test runs."""
     sent: list[dict[str, Any]] = []

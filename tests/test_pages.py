@@ -13,26 +13,12 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
-from pynamo_sessions import create_table
 from pynamo_sessions.operations import users
 from tests.helpers import FIREFOX, IPHONE
 
 pytestmark = pytest.mark.django_db
 
 PAGE = "/account/sessions/"
-
-
-@pytest.fixture
-def tracked(settings: Any, own_table: str) -> str:
-    settings.DYNAMODB_SESSIONS_TRACK_USERS = True
-    settings.DYNAMODB_SESSIONS_TRACK_CLIENT = True
-    create_table()
-    return own_table
-
-
-@pytest.fixture
-def alice() -> User:
-    return User.objects.create_user("alice", password="alice-password-1")
 
 
 def signed_in(user: User, user_agent: str, **client_options: Any) -> Client:
