@@ -101,6 +101,7 @@ def test_an_item_of_another_shape_is_written_by_pynamodbs_builder() -> None:
     item = model("k" * 32, data="x", expires=AT)
     item.attribute_values["version"] = 1.5  # what no store writes: PynamoDB decides
     assert wire.put_request(item, False) is None
+    assert ops.Put(item, False).request() == pynamodb_request(item, False)  # what both drivers then send
     naive = {"data": "x", "expires": datetime(2030, 1, 1)}  # naive: the point of the test
     with pytest.raises(ValueError, match="timezone-aware"):
         wire.new_item(model, "k" * 32, naive)  # TTLAttribute's own error

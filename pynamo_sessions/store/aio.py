@@ -197,9 +197,8 @@ async def send(client: Any, op: ops.DynamoDBOp) -> Any:
     """Send ``op`` with ``client``; the same answers and errors as ``transport.send``."""
     snapshot = conf.current()
     model = models.bound_model()
-    # The requests of store.wire (or, for an item of another shape, PynamoDB's own builder), as the
-    # sync transport sends them: the same request on the wire.
-    connection = model._get_connection()
+    # The requests of store.wire (ops.Put.request: PynamoDB's own builder for an item of another
+    # shape), as the sync transport sends them: the same request on the wire.
     capacity = ops.capacity_to_return(snapshot)
     attempt = calls.begin(op.operation, snapshot, op.conflict)
     try:
@@ -210,14 +209,8 @@ async def send(client: Any, op: ops.DynamoDBOp) -> Any:
             return ops.got(attempt, None if raw is None else models.from_raw(model, raw), snapshot)
         if isinstance(op, ops.Put):
             # What save() sends, its version condition and next version included.
-            request = wire.put_request(op.item, op.must_create)
-            if request is None:  # not the usual shape: PynamoDB's own builder, and its errors
-                args, kwargs = op.item._get_save_args(
-                    condition=op.condition(), add_version_condition=op.add_version_condition)
-                kwargs["key"] = "Item"
-                request = connection.get_operation_kwargs(*args, **kwargs)
             try:
-                response = await client.put_item(**request, ReturnConsumedCapacity=capacity)
+                response = await client.put_item(**op.request(), ReturnConsumedCapacity=capacity)
             except ClientError as exc:
                 return ops.put_failed(attempt, exc)
             wire.written(op.item)  # as save() does

@@ -19,7 +19,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 from pynamo_sessions import conf
 from pynamo_sessions.exceptions import REPLICATED_CONFLICT as REPLICATED_CONFLICT_CODE
 from pynamo_sessions.exceptions import is_write_conflict, response_code, was_resent
-from pynamo_sessions.store import calls, models, usage
+from pynamo_sessions.store import calls, models, usage, wire
 
 T = TypeVar("T")
 
@@ -96,6 +96,17 @@ class Put(NamedTuple):
         # A key that does not exist has no version: testing it too would only cost CPU. (The
         # version is written all the same: 1.)
         return not self.must_create
+
+    def request(self) -> dict[str, Any]:
+        """The PutItem kwargs both drivers send: ``store.wire``'s, or for an item of another
+        shape PynamoDB's own builder's (and its errors), as ``save()`` would send them."""
+        request = wire.put_request(self.item, self.must_create)
+        if request is None:
+            args, kwargs = self.item._get_save_args(condition=self.condition(),
+                                                    add_version_condition=self.add_version_condition)
+            kwargs["key"] = "Item"
+            request = type(self.item)._get_connection().get_operation_kwargs(*args, **kwargs)
+        return request
 
 
 class Delete(NamedTuple):

@@ -1,6 +1,6 @@
 """The sync transport: each operation sent through the PynamoDB model's connection, as its own
-get/save/delete send them (the requests from ``store.wire``; an item of another shape through
-``save()`` itself)."""
+get/save/delete send them (the requests from ``store.wire``, or PynamoDB's builder for an item of
+another shape)."""
 
 from __future__ import annotations
 
@@ -55,11 +55,8 @@ def send(op: ops.DynamoDBOp) -> Any:
 
 def _put(connection: Any, op: ops.Put) -> Any:
     """What save() sends and does: the write on its conditions, then the next version."""
-    request = wire.put_request(op.item, op.must_create)
-    if request is None:  # not the usual shape: PynamoDB's save(), and its errors
-        return op.item.save(condition=op.condition(), add_version_condition=op.add_version_condition)
     try:
-        response = connection.dispatch("PutItem", request)
+        response = connection.dispatch("PutItem", op.request())
     except BOTOCORE_EXCEPTIONS as exc:
         raise PutError(f"Failed to put item: {exc}", exc) from exc
     wire.written(op.item)
