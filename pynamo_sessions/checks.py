@@ -37,6 +37,12 @@ CHECKS = {
                   "docs/encryption.md", "Encryption at rest"),
     "E004": Check("`DYNAMODB_SESSIONS_MAX_PER_USER` is set but `DYNAMODB_SESSIONS_TRACK_USERS` is off",
                   "docs/governance.md", "A cap per user"),
+    "E005": Check("`DYNAMODB_SESSIONS_REGIONS` is set but `DYNAMODB_REGION` is not one of its Regions, or its "
+                  "endpoint differs from `DYNAMODB_LOCAL_ENDPOINT`", "docs/global-tables.md",
+                  "Region pinning for MREC"),
+    "W006": Check("`DYNAMODB_SESSIONS_REGIONS` is set with the cached engine: a logout reaches only the "
+                  "cache of the Region it happened in, unless every Region's processes share one cache",
+                  "docs/global-tables.md", "Region pinning for MREC"),
     "W001": Check("the app is installed but `SESSION_ENGINE` is not ours", "README.md", "Install"),
     "W002": Check("no region or endpoint is configured", "README.md", "Install"),
     "W003": Check("`DYNAMODB_LOCAL_ENDPOINT` is set while the original snippet's `APP_ENV` says not local",
@@ -124,6 +130,20 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
     if clash:
         messages.append(_error(
             clash, "Give each attribute-name setting its own value.", "E002",
+        ))
+    regions = conf.regions_problem()
+    if regions:
+        messages.append(_error(
+            regions, "Set DYNAMODB_REGION to this process's Region and map it, in DYNAMODB_SESSIONS_REGIONS, to "
+            "DYNAMODB_LOCAL_ENDPOINT (None on AWS).", "E005",
+        ))
+    if conf.conf.REGIONS is not None and settings.SESSION_ENGINE == conf.CACHED_ENGINE:
+        messages.append(_warning(
+            "DYNAMODB_SESSIONS_REGIONS is set with the cached engine: a logout or revocation deletes the "
+            "session from its home Region's replica and from this Region's cache, not from the caches of the "
+            "other Regions, which go on serving it until their entry expires.",
+            "Give every Region's processes one cache they all reach, or use pynamo_sessions.backends.dynamodb.",
+            "W006",
         ))
     if settings.SESSION_ENGINE not in conf.ENGINES:
         messages.append(_warning(
@@ -283,14 +303,24 @@ def _check_table(snapshot: conf.Snapshot) -> list[checks.CheckMessage]:
             return [_error(problem, "Point the settings at the right table.", "E102")]
         messages: list[checks.CheckMessage] = []
         mode, regions = provision.global_table(description)
-        if mode == provision.MREC:
+        if mode == provision.MREC and snapshot.regions is not None:
+            unpinned = sorted(set(regions) - set(snapshot.regions.endpoints))
+            if unpinned:
+                messages.append(_warning(
+                    f"Table {table!r} has replicas in {', '.join(unpinned)}, which DYNAMODB_SESSIONS_REGIONS "
+                    "does not name: sessions created by a site there are not pinned to a home Region.",
+                    "Add each replica's Region to DYNAMODB_SESSIONS_REGIONS on every site.",
+                    "W106",
+                ))
+        elif mode == provision.MREC:
             messages.append(_warning(
                 f"Table {table!r} is a global table with eventual consistency (MREC) in {', '.join(regions)}: "
                 "conditions are checked in the local Region only and replication keeps the last writer. So "
                 "two Regions saving one session at once can lose one's changes (no merge), and a logout in "
                 "one Region can be undone by a save in flight in another.",
-                "Serve each session from one Region (route a user to a Region and keep them there), or use a "
-                "strongly consistent global table (MRSC).",
+                "Set DYNAMODB_SESSIONS_REGIONS to the table's Regions, so that each session is read and written "
+                "in its home Region; or route each user to one Region and keep them there; or use a strongly "
+                "consistent global table (MRSC).",
                 "W106",
             ))
         status, attribute = provision.ttl_attribute()

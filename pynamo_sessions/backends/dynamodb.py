@@ -196,6 +196,11 @@ class SessionStore(AbsoluteLifetime, SessionBase):
 
     async def _aperform(self, client: Any, op: ops.Op) -> Any:
         if isinstance(op, ops.DynamoDBOp):
+            if op.region is not None:
+                # The session's home Region: that replica's client on this loop, once it is built.
+                client = aio.client(op.region)
+                if client is None:
+                    return await sync_to_async(transport.send)(op)
             return await aio.send(client, op)
         if isinstance(op, ops.Pause):
             await asyncio.sleep(op.seconds)
@@ -210,7 +215,7 @@ class SessionStore(AbsoluteLifetime, SessionBase):
     def _get_new_session_key(self) -> str:
         # Django's version reads DynamoDB to rule out a collision; the conditional put in
         # create() already does, for free, so a new session costs one call instead of two.
-        return get_random_string(32, VALID_KEY_CHARS)
+        return keys.new_key(get_random_string(keys.RANDOM_PART, VALID_KEY_CHARS), conf.current().regions)
 
     async def _aget_new_session_key(self) -> str:
         return self._get_new_session_key()
@@ -219,6 +224,28 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         known = self._item_keys.get(session_key)
         return known if known is not None else keys.item_key(session_key, hashed=snapshot.hash_keys,
                                                               prefix=snapshot.key_prefix)
+
+    @staticmethod
+    def _home(item_key: str, snapshot: conf.Snapshot) -> str | None:
+        """The Region every call about ``item_key`` goes to (None: this process's)."""
+        return keys.home_of_item(item_key, snapshot.regions, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix)
+
+    def _send_steps(self, op: ops.DynamoDBOp, *, write: bool = False) -> Steps[Any]:
+        """Send ``op``. When it is for a session's home Region and that Region is unavailable (its
+        breaker open, or no answer), a read goes to this Region's replica instead (it may lag a
+        little behind), and so does a write with DYNAMODB_SESSIONS_HOME_UNAVAILABLE =
+        'write-locally'; otherwise the error stands, and the middleware answers 503."""
+        if op.region is None:
+            return (yield op)
+        try:
+            return (yield op)
+        except SessionStorageError as error:
+            snapshot = conf.current()
+            if not error.outage or (write and snapshot.home_unavailable != conf.WRITE_LOCALLY):
+                raise
+            logger.warning("Session %s's home Region %s is unavailable; %s in %s instead.",
+                           op.operation, op.region, "writing" if write else "reading", snapshot.region)
+            return (yield op._replace(region=None))
 
     def _remember(self, stored: Stored) -> None:
         self._stored = stored
@@ -231,11 +258,12 @@ class SessionStore(AbsoluteLifetime, SessionBase):
     def _fetch_steps(self, session_key: str) -> Steps[models.SessionItem | None]:
         """The live item for ``session_key``, or None if there is none or it has expired."""
         snapshot = conf.current()
-        item = yield ops.Get(keys.item_key(session_key, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix))
+        item_key = keys.item_key(session_key, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix)
+        item = yield from self._send_steps(ops.Get(item_key, region=self._home(item_key, snapshot)))
         if item is None and (snapshot.hash_keys or snapshot.unprefixed_fallback):
             for fallback in keys.fallback_item_keys(session_key, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix,
                                                     unprefixed=snapshot.unprefixed_fallback):
-                item = yield ops.Get(fallback)
+                item = yield from self._send_steps(ops.Get(fallback, region=self._home(fallback, snapshot)))
                 if item is not None:
                     break
         if item is None or not alive(item.expires, getattr(item, "created", None), snapshot):
@@ -300,8 +328,8 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         snapshot = conf.current()
         if not snapshot.track_users or self.on_signed_out_elsewhere is None:
             return
-        notice = yield ops.Get(keys.internal(keys.SIGNED_OUT_PREFIX, self._item_key(session_key, snapshot),
-                                             snapshot.key_prefix))
+        notice_key = keys.internal(keys.SIGNED_OUT_PREFIX, self._item_key(session_key, snapshot), snapshot.key_prefix)
+        notice = yield from self._send_steps(ops.Get(notice_key, region=self._home(notice_key, snapshot)))
         if notice is not None and alive(notice.expires, None, snapshot):
             self.on_signed_out_elsewhere()
 
@@ -371,7 +399,8 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         # exist at the version this request read: if another request deleted it (logout,
         # revocation), this save must not bring the session back, and Django answers
         # SessionInterrupted; if another request saved it first, the two are merged.
-        outcome = yield ops.Put(item, must_create)
+        outcome = yield from self._send_steps(ops.Put(item, must_create, region=self._home(item_key, snapshot)),
+                                              write=True)
         if outcome != ops.OK:
             if must_create:
                 if outcome != ops.RESENT_CONDITION_FAILED:
@@ -396,7 +425,7 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         canonical = keys.item_key(session_key, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix)
         self._item_keys[session_key] = canonical
         item, encoded = self._item(canonical, data, expires, created, None, snapshot)
-        outcome = yield ops.Put(item, True)
+        outcome = yield from self._send_steps(ops.Put(item, True, region=self._home(canonical, snapshot)), write=True)
         if outcome in (ops.CONDITION_FAILED_OUTCOME, ops.REPLICATED_CONFLICT):
             return False
         if outcome == ops.RESENT_CONDITION_FAILED:
@@ -414,7 +443,7 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         carried out the first send but its answer was lost: the item then holds exactly what
         was written, and it is ours. Drawing a new key then would leave it behind, a signed-in
         session no cookie holds. (A create sent once cannot have met itself: CreateError.)"""
-        current = yield ops.Get(item.key)
+        current = yield from self._send_steps(ops.Get(item.key, region=self._home(item.key, conf.current())))
         same_ttl = current is not None and int(current.expires.timestamp()) == int(item.expires.timestamp())  # whole s
         if current is None or current.data != item.data or not same_ttl:
             raise CreateError
@@ -430,10 +459,11 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         ``conditioned`` is the version the write that failed was conditioned on, ``after`` how it
         failed (an MRSC replicated write conflict may leave the version where it was)."""
         item_key = self._item_key(session_key, snapshot)
+        home = self._home(item_key, snapshot)
         for round_number in range(1, ops.MERGE_ROUNDS + 1):
             if round_number > 1:
                 yield ops.Pause(ops.pause_before(round_number))
-            current = yield ops.Get(item_key, conflict=ops.REREAD)
+            current = yield from self._send_steps(ops.Get(item_key, conflict=ops.REREAD, region=home))
             if current is None or not alive(current.expires, getattr(current, "created", None), snapshot):
                 # Deleted (logout, revocation, cycle_key) or expired: deletion wins, always.
                 logger.info("Session %s was deleted by another request; not saving it.", keys.redact(session_key))
@@ -455,7 +485,7 @@ class SessionStore(AbsoluteLifetime, SessionBase):
             self._session_cache = merged
             expires = _aware(self.get_expiry_date())
             item, encoded = self._item(current.key, merged, expires, created, current.version, snapshot)
-            after = yield ops.Put(item, False, conflict=ops.MERGED)
+            after = yield from self._send_steps(ops.Put(item, False, conflict=ops.MERGED, region=home), write=True)
             if after == ops.OK:
                 return item, encoded
         conflict = SessionConflict(keys.redact(session_key), ops.MERGE_ROUNDS)
@@ -530,4 +560,4 @@ class SessionStore(AbsoluteLifetime, SessionBase):
             self._stored = None
 
     def _delete_item_steps(self, item_key: str) -> Steps[None]:
-        yield ops.Delete(item_key)
+        yield from self._send_steps(ops.Delete(item_key, region=self._home(item_key, conf.current())), write=True)

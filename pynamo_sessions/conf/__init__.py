@@ -27,6 +27,8 @@ BILLING_MODES = ("PAY_PER_REQUEST", "PROVISIONED")
 ON_UNAVAILABLE_CHOICES = ("raise", "anonymous")
 ASYNC_TRANSPORTS = ("auto", "native", "thread")
 CLIENT_IP_CHOICES = ("full", "truncated", "none")
+#: What a session whose home Region is unavailable does (DYNAMODB_SESSIONS_HOME_UNAVAILABLE).
+READ_LOCALLY, WRITE_LOCALLY = HOME_UNAVAILABLE_CHOICES = ("read-locally", "write-locally")
 #: The SESSION_ENGINE values that mean "sessions in DynamoDB".
 ENGINES = ("pynamo_sessions.backends.dynamodb", "pynamo_sessions.backends.cached_dynamodb")
 CACHED_ENGINE = ENGINES[1]
@@ -194,6 +196,21 @@ class Conf:
         "users' sessions indexed without it), moving each under the prefix at its next save, so "
         "nobody is logged out. For one SESSION_COOKIE_AGE, then turn it off and tighten IAM.",
     )
+    REGIONS: Setting[dict[str, str | None] | None] = Setting(
+        "DYNAMODB_SESSIONS_REGIONS", None, values.optional_regions,
+        "The Regions of a global table (MREC), each to its endpoint URL or None for AWS's own: each new "
+        "session's key records the Region that created it (DYNAMODB_REGION, which must be one of them), "
+        "and every read and write of the session goes to that Region's replica, so its conditions and "
+        "merges are checked in one place. None: every call goes to DYNAMODB_REGION.",
+        since="0.9.0",
+    )
+    HOME_UNAVAILABLE: Setting[str] = Setting(
+        "DYNAMODB_SESSIONS_HOME_UNAVAILABLE", READ_LOCALLY, values.one_of(HOME_UNAVAILABLE_CHOICES),
+        "With REGIONS, what a session does while its home Region is unavailable: 'read-locally' (read from "
+        "this Region's replica; a write answers 503 with Retry-After) or 'write-locally' (write here too, "
+        "trading the no-lost-write and no-resurrection guarantees for availability).",
+        since="0.9.0",
+    )
     HASH_KEYS: Setting[bool] = Setting(
         "DYNAMODB_SESSIONS_HASH_KEYS", False, values.boolean,
         "Store an HMAC of the session key (derived from SECRET_KEY) as the item key, so that "
@@ -291,6 +308,25 @@ class Conf:
 conf = Conf()
 
 
+class Regions:
+    """DYNAMODB_SESSIONS_REGIONS as the request path reads it: this process's Region, each Region's
+    endpoint, and the code a session key carries for each (the Region without its dashes).
+    (A plain class: a cold start defines it whether or not the setting is used.)"""
+
+    __slots__ = ("by_code", "endpoints", "local", "local_code")
+
+    def __init__(self, local: str, endpoints: dict[str, str | None]) -> None:
+        self.local = local
+        self.endpoints = dict(endpoints)
+        self.by_code = {region_code(region): region for region in endpoints}
+        self.local_code = region_code(local)
+
+
+def region_code(region: str) -> str:
+    """What a session key ends with to name its home Region: 'eu-west-1' -> 'euwest1'."""
+    return region.replace("-", "")
+
+
 class Snapshot(NamedTuple):
     """The validated values of every setting at one moment, shared by every store. (A named
     tuple, read like a frozen dataclass, whose class costs a cold start far less to define.)"""
@@ -319,6 +355,8 @@ class Snapshot(NamedTuple):
     hash_keys: bool
     key_prefix: str
     unprefixed_fallback: bool
+    regions: Regions | None
+    home_unavailable: str
     touch_interval: int
     track_users: bool
     track_client: bool
@@ -368,11 +406,32 @@ def attribute_name_clash() -> str | None:
     )
 
 
+def regions_problem() -> str | None:
+    """Why DYNAMODB_SESSIONS_REGIONS does not fit the other settings, or None when it does."""
+    regions = conf.REGIONS
+    if regions is None or Conf.REGIONS.problem() is not None:
+        return None
+    local = conf.REGION
+    if local not in regions:
+        return (f"DYNAMODB_REGION = {local!r} must name the Region this process runs in, one of "
+                f"DYNAMODB_SESSIONS_REGIONS ({', '.join(map(repr, regions))}): new sessions are given it as "
+                "their home.")
+    if regions[local] != conf.LOCAL_ENDPOINT:
+        return (f"DYNAMODB_SESSIONS_REGIONS gives this process's Region {local!r} the endpoint {regions[local]!r} "
+                f"but DYNAMODB_LOCAL_ENDPOINT is {conf.LOCAL_ENDPOINT!r}: make them the same, so that a session "
+                "homed here is read where the rest of the site reads.")
+    if len({region_code(region) for region in regions}) < len(regions):
+        return "DYNAMODB_SESSIONS_REGIONS names two Regions that differ only in their dashes."
+    return None
+
+
 def problems() -> list[str]:
     """Every configuration problem, as full sentences; empty when all is well."""
     found = [p for s in Conf.settings() if (p := s.problem()) is not None]
-    clash = attribute_name_clash()
-    return found if clash is None else [*found, clash]
+    for problem in (attribute_name_clash(), regions_problem()):
+        if problem is not None:
+            found.append(problem)
+    return found
 
 
 _snapshot: Snapshot | None = None
@@ -411,6 +470,8 @@ def current() -> Snapshot:
             hash_keys=conf.HASH_KEYS,
             key_prefix=conf.KEY_PREFIX,
             unprefixed_fallback=conf.UNPREFIXED_FALLBACK,
+            regions=None if conf.REGIONS is None else Regions(conf.REGION or "", conf.REGIONS),
+            home_unavailable=conf.HOME_UNAVAILABLE,
             touch_interval=conf.TOUCH_INTERVAL,
             track_users=conf.TRACK_USERS,
             track_client=conf.TRACK_CLIENT,

@@ -110,6 +110,21 @@ def key_prefix(value: Any) -> str | None:
             f"{' '.join(map(repr, KEY_PREFIX_SEPARATORS))}, such as 'site1:'")
 
 
+def optional_regions(value: Any) -> str | None:
+    must = ("must be None or a dict of two or more AWS region codes, each to its DynamoDB endpoint URL or "
+            "None for AWS's own, such as {'us-east-1': None, 'eu-west-1': None}")
+    if value is None:
+        return None
+    if not isinstance(value, dict) or len(value) < 2:
+        return must
+    for region, endpoint in value.items():
+        if optional_name(region) is not None or region is None:
+            return f"{must}: {region!r} is not a region code"
+        if optional_url(endpoint) is not None:
+            return f"{must}: {region!r}'s endpoint {endpoint!r} is neither None nor an http(s) URL"
+    return None
+
+
 ENCRYPTION_KEY_SIZE = 32
 #: The one-line command that makes a good key (the settings check's hint and the docs show it).
 ENCRYPTION_KEY_COMMAND = (
@@ -166,6 +181,7 @@ KINDS: dict[Check, str] = {
     optional_dotted_path: "callable, dotted path or None",
     optional_encryption_keys: "list of str (URL-safe base64 keys) or None",
     key_prefix: "str (ending with ':', '#', '/' or '|') or ''",
+    optional_regions: "dict of str (AWS region code) to str (endpoint URL) or None, or None",
 }
 
 

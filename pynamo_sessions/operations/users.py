@@ -28,7 +28,7 @@ from django.core.exceptions import ImproperlyConfigured
 from pynamo_sessions import conf, signals
 from pynamo_sessions.exceptions import DYNAMODB_ERRORS, RevocationIncomplete, storage_error
 from pynamo_sessions.operations import devices
-from pynamo_sessions.store import keys, models, sealing
+from pynamo_sessions.store import deletion, keys, models, sealing
 
 logger = logging.getLogger("pynamo_sessions")
 #: One structured line per session ended (who, whose, why, which device; never the key), for a
@@ -299,15 +299,17 @@ def leave_notices(item_keys: list[str]) -> None:
     not a guarantee: the sessions are already deleted, so a failure here is logged, not raised."""
     if not item_keys:
         return
-    model = models.bound_model()
     snapshot = conf.current()
     until = datetime.now(UTC) + timedelta(seconds=min(NOTICE_SECONDS, settings.SESSION_COOKIE_AGE))
     try:
-        with model.batch_write() as batch:
-            for key in item_keys:
-                notice = keys.internal(keys.SIGNED_OUT_PREFIX, key, snapshot.key_prefix)
-                batch.save(model(notice, data=sealing.stored_value("", snapshot, item_key=notice, attribute="data"),
-                                 expires=until))
+        # Each in the session's home Region, where its next request reads it.
+        for region, group in deletion.by_home(item_keys, snapshot).items():
+            model = models.bound_model(region=region)
+            with model.batch_write() as batch:
+                for key in group:
+                    notice = keys.internal(keys.SIGNED_OUT_PREFIX, key, snapshot.key_prefix)
+                    batch.save(model(notice, data=sealing.stored_value("", snapshot, item_key=notice,
+                                                                       attribute="data"), expires=until))
     except DYNAMODB_ERRORS as exc:
         logger.warning("Could not leave the signed-out notice of %d revoked session%s (%s); they are signed out "
                        "all the same.", len(item_keys), "" if len(item_keys) == 1 else "s", exc)

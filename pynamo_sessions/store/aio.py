@@ -111,20 +111,23 @@ def _config(snapshot: conf.Snapshot) -> Any:
 
 
 class _LoopClient:
-    """The client of one event loop, and the task that owns it."""
+    """The client of one event loop (for one Region's replica), and the task that owns it."""
 
-    def __init__(self, fields: tuple[Any, ...]) -> None:
+    def __init__(self, fields: tuple[Any, ...], region: str | None) -> None:
         self.fields = fields
+        self.region = region
         self.client: Any = None
         self.ready = asyncio.Event()
         self.stopping = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
     async def own(self, snapshot: conf.Snapshot, loop: asyncio.AbstractEventLoop) -> None:
+        place = (loop, self.region)
         try:
-            credentials = models.client_credentials(snapshot) or (None, None)
+            region_name, url = models.endpoint(snapshot, self.region)
+            credentials = models.client_credentials(snapshot, url) or (None, None)
             creator = _aio_session().create_client(
-                "dynamodb", region_name=models.client_region(snapshot), endpoint_url=snapshot.endpoint_url,
+                "dynamodb", region_name=region_name, endpoint_url=url,
                 aws_access_key_id=credentials[0], aws_secret_access_key=credentials[1], config=_config(snapshot),
             )
             async with creator as client:
@@ -141,35 +144,40 @@ class _LoopClient:
         finally:
             self.client = None
             self.ready.set()
-            if _clients.get(loop) is self:
-                del _clients[loop]
+            if _clients.get(place) is self:
+                del _clients[place]
 
 
-# Keyed by loop; an entry leaves when its owner task ends, which a loop's shutdown brings about.
-_clients: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
+# Keyed by loop (and Region: None for this process's); an entry leaves when its owner task ends,
+# which a loop's shutdown brings about.
+_clients: dict[tuple[asyncio.AbstractEventLoop, str | None], _LoopClient] = {}
 _unbuildable: set[tuple[Any, ...]] = set()
 
 
-def _holder() -> _LoopClient | None:
+def _holder(region: str | None = None) -> _LoopClient | None:
     snapshot = conf.current()
     fields = models.connection_fields(snapshot)
+    if region is not None:
+        fields += (region, models.endpoint(snapshot, region))
     if fields in _unbuildable:
         return None
     loop = asyncio.get_running_loop()
-    holder = _clients.get(loop)
+    place = (loop, region)
+    holder = _clients.get(place)
     if holder is None or holder.fields != fields:
         if holder is not None:
             holder.stopping.set()
         _forget_closed_loops()
-        holder = _clients[loop] = _LoopClient(fields)
+        holder = _clients[place] = _LoopClient(fields, region)
         holder.task = loop.create_task(holder.own(snapshot, loop), name="pynamo_sessions-async-client")
     return holder
 
 
-def client() -> Any:
-    """The running loop's client when it is ready; None while it is being built or without the
-    extra (the caller then runs the sync path in a thread)."""
-    holder = _holder() if enabled() else None
+def client(region: str | None = None) -> Any:
+    """The running loop's client (for ``region``'s replica, else this process's) when it is ready;
+    None while it is being built or without the extra (the caller then sends through the sync
+    transport in a thread)."""
+    holder = _holder(region) if enabled() else None
     return None if holder is None else holder.client
 
 
@@ -183,8 +191,8 @@ async def connect() -> None:
 def _forget_closed_loops() -> None:
     # A loop closed before its owner task ever ran (cancelled before its first step) never runs
     # the task's clean-up; nothing can use a closed loop again, so its entry goes here.
-    for loop in [loop for loop in _clients if loop.is_closed()]:
-        _clients.pop(loop, None)
+    for place in [place for place in _clients if place[0].is_closed()]:
+        _clients.pop(place, None)
 
 
 def open_clients() -> int:
@@ -200,7 +208,7 @@ async def send(client: Any, op: ops.DynamoDBOp) -> Any:
     # The requests of store.wire (ops.Put.request: PynamoDB's own builder for an item of another
     # shape), as the sync transport sends them: the same request on the wire.
     capacity = ops.capacity_to_return(snapshot)
-    attempt = calls.begin(op.operation, snapshot, op.conflict)
+    attempt = calls.begin(op.operation, snapshot, op.conflict, op.region)
     try:
         if isinstance(op, ops.Get):
             response = await client.get_item(**wire.key_request(model, op.item_key),

@@ -28,23 +28,33 @@ from pynamo_sessions.store.breaker import CLOSED, OPEN, Breaker, BreakerOpen, Tr
 logger = logging.getLogger("pynamo_sessions")
 
 _current: tuple[conf.Snapshot, Breaker] | None = None
+# Each other Region's replica fails on its own: one breaker each (DYNAMODB_SESSIONS_REGIONS).
+_regional: dict[str, tuple[conf.Snapshot, Breaker]] = {}
 _lock = threading.Lock()
 
 
-def breaker(snapshot: conf.Snapshot | None = None) -> Breaker:
-    """This process's breaker for the configured table; a new one whenever a setting changes."""
+def _new_breaker(snapshot: conf.Snapshot) -> Breaker:
+    return Breaker(threshold=snapshot.breaker_threshold, window=snapshot.breaker_window,
+                   cooldown=snapshot.breaker_cooldown)
+
+
+def breaker(snapshot: conf.Snapshot | None = None, region: str | None = None) -> Breaker:
+    """This process's breaker for the configured table (or, with ``region``, for that Region's
+    replica); a new one whenever a setting changes."""
     global _current
     snapshot = snapshot or conf.current()
+    if region is not None:
+        found = _regional.get(region)
+        if found is None or found[0] is not snapshot:
+            with _lock:
+                found = _regional[region] = (snapshot, _new_breaker(snapshot))
+        return found[1]
     current = _current
     if current is not None and current[0] is snapshot:
         return current[1]
     with _lock:
         if _current is None or _current[0] is not snapshot:
-            _current = (snapshot, Breaker(
-                threshold=snapshot.breaker_threshold,
-                window=snapshot.breaker_window,
-                cooldown=snapshot.breaker_cooldown,
-            ))
+            _current = (snapshot, _new_breaker(snapshot))
         return _current[1]
 
 
@@ -54,24 +64,27 @@ def reset_breaker() -> None:
     global _current
     with _lock:
         _current = None
+        _regional.clear()
 
 
 class Attempt:
     """A call that the breaker let through; report how it went exactly once."""
 
-    __slots__ = ("breaker", "conflict", "operation", "snapshot", "started")
+    __slots__ = ("breaker", "conflict", "operation", "region", "snapshot", "started")
 
-    def __init__(self, operation: str, snapshot: conf.Snapshot, breaker: Breaker, conflict: str | None = None) -> None:
+    def __init__(self, operation: str, snapshot: conf.Snapshot, breaker: Breaker, conflict: str | None = None,
+                 region: str | None = None) -> None:
         self.operation = operation
         self.snapshot = snapshot
         self.breaker = breaker
         self.conflict = conflict
+        self.region = region
         self.started = time.perf_counter()
 
     def answered(self, outcome: str, capacity_units: float | None = None) -> None:
         """DynamoDB answered: ``"ok"``, ``"missing"`` or ``"condition_failed"`` (a failed
         condition is a normal answer, never a failure of the store)."""
-        _log(self.breaker.record(failed=False), self.snapshot)
+        _log(self.breaker.record(failed=False), self.snapshot, self.region)
         usage.report(self.operation, self.snapshot.table_name, self.started, outcome, capacity_units,
                      snapshot=self.snapshot, conflict=self.conflict)
 
@@ -81,28 +94,35 @@ class Attempt:
         usage.report(self.operation, table, self.started, "error", snapshot=self.snapshot, conflict=self.conflict)
         snapshot = self.snapshot
         error = storage_error(self.operation, table, exc, key_attribute=snapshot.attr_id, index=snapshot.user_index)
-        logger.error("Session %s failed: %s", self.operation, error)
-        _log(self.breaker.record(failed=error.outage), self.snapshot)
+        if self.region is None:
+            logger.error("Session %s failed: %s", self.operation, error)
+        else:
+            logger.error("Session %s in the home Region %s failed: %s", self.operation, self.region, error)
+        _log(self.breaker.record(failed=error.outage), self.snapshot, self.region)
         return error
 
 
-def begin(operation: str, snapshot: conf.Snapshot, conflict: str | None = None) -> Attempt:
-    """Ask the breaker for ``operation``; raises SessionStoreUnavailable while it is open.
-    ``conflict`` is reported with the call (see ``usage.Call``)."""
-    current = breaker(snapshot)
+def begin(operation: str, snapshot: conf.Snapshot, conflict: str | None = None,
+          region: str | None = None) -> Attempt:
+    """Ask the breaker (of ``region``'s replica, else this process's) for ``operation``; raises
+    SessionStoreUnavailable while it is open. ``conflict`` is reported with the call (see
+    ``usage.Call``)."""
+    current = breaker(snapshot, region)
     try:
-        _log(current.before_call(), snapshot)
+        _log(current.before_call(), snapshot, region)
     except BreakerOpen as exc:
-        raise unavailable(operation, snapshot, exc.retry_after) from None
-    return Attempt(operation, snapshot, current, conflict)
+        raise unavailable(operation, snapshot, exc.retry_after, region) from None
+    return Attempt(operation, snapshot, current, conflict, region)
 
 
-def unavailable(operation: str, snapshot: conf.Snapshot, seconds: float) -> SessionStoreUnavailable:
+def unavailable(operation: str, snapshot: conf.Snapshot, seconds: float,
+                region: str | None = None) -> SessionStoreUnavailable:
     retry_after = max(1, round(seconds))
     until = datetime.now(UTC) + timedelta(seconds=seconds)
+    where = "" if region is None else f" in the session's home Region {region}"
     return SessionStoreUnavailable(
         f"The session store is considered unavailable: calls to DynamoDB table "
-        f"{snapshot.table_name!r} failed repeatedly, so this {operation} was not sent. One trial "
+        f"{snapshot.table_name!r}{where} failed repeatedly, so this {operation} was not sent. One trial "
         f"call will be let through in {retry_after} s (at {until:%H:%M:%S} UTC). "
         "DYNAMODB_SESSIONS_BREAKER_THRESHOLD, DYNAMODB_SESSIONS_BREAKER_WINDOW and "
         "DYNAMODB_SESSIONS_BREAKER_COOLDOWN set when the breaker opens and for how long.",
@@ -115,17 +135,17 @@ def retry_after() -> int:
     return breaker().retry_after()
 
 
-def _log(transition: Transition | None, snapshot: conf.Snapshot) -> None:
+def _log(transition: Transition | None, snapshot: conf.Snapshot, region: str | None = None) -> None:
     if transition is None:
         return
-    table = snapshot.table_name
+    table = repr(snapshot.table_name) + ("" if region is None else f" in {region}")
     if transition.state == OPEN:
         logger.warning(
-            "Session store circuit breaker opened: %d of %d calls to DynamoDB table %r failed in "
+            "Session store circuit breaker opened: %d of %d calls to DynamoDB table %s failed in "
             "the last %g s; session calls fail at once for the next %g s.",
             transition.failures, transition.calls, table, snapshot.breaker_window, transition.retry_after,
         )
     elif transition.state == CLOSED:
-        logger.warning("Session store circuit breaker closed: DynamoDB table %r answers again.", table)
+        logger.warning("Session store circuit breaker closed: DynamoDB table %s answers again.", table)
     else:
-        logger.warning("Session store circuit breaker probing: one trial call to DynamoDB table %r.", table)
+        logger.warning("Session store circuit breaker probing: one trial call to DynamoDB table %s.", table)

@@ -20,9 +20,11 @@ driver (``SessionStore.delete_items``) only sends the chunks it is handed:
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
+from pynamo_sessions import conf
 from pynamo_sessions.exceptions import RevocationIncomplete, SessionStorageError, SessionThrottled
+from pynamo_sessions.store import keys
 
 BATCH_SIZE = 25  # keys per BatchWriteItem, DynamoDB's limit
 PARALLEL_BATCHES = 4
@@ -101,3 +103,41 @@ class BatchDeletion:
             f"{why}. Sign them out again to end the rest (a new attempt finds exactly those).",
             deleted=list(self.deleted), remaining=list(self.pending), cause=self.cause, outage=outage,
         )
+
+
+def by_home(item_keys: Iterable[str], snapshot: conf.Snapshot) -> dict[str | None, list[str]]:
+    """The item keys by the Region each session's deletion must reach (None: this process's): a
+    delete in another Region than the home would race a save in flight there, and replication
+    would keep whichever came last (DYNAMODB_SESSIONS_REGIONS)."""
+    if snapshot.regions is None:
+        return {None: list(item_keys)}
+    groups: dict[str | None, list[str]] = {}
+    for item_key in item_keys:
+        home = keys.home_of_item(item_key, snapshot.regions, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix)
+        groups.setdefault(home, []).append(item_key)
+    return groups
+
+
+def in_each_region(
+    groups: dict[str | None, list[str]], delete: Callable[[str | None, list[str]], list[str]],
+) -> list[str]:
+    """Run ``delete`` for each Region's keys; what any left undone is raised once, for them all."""
+    deleted: list[str] = []
+    remaining: list[str] = []
+    failures: list[RevocationIncomplete] = []
+    for region, group in groups.items():
+        try:
+            deleted.extend(delete(region, group))
+        except RevocationIncomplete as exc:
+            deleted.extend(exc.deleted)
+            remaining.extend(exc.remaining)
+            failures.append(exc)
+    if not failures:
+        return deleted
+    first = failures[0]
+    raise RevocationIncomplete(
+        f"Signed out {len(deleted)} of {len(deleted) + len(remaining)} sessions; {len(remaining)} are STILL "
+        f"signed in: {'; '.join(str(f.cause or f) for f in failures)}. Sign them out again to end the rest "
+        "(a new attempt finds exactly those).",
+        deleted=deleted, remaining=remaining, cause=first.cause, outage=any(f.outage for f in failures),
+    )

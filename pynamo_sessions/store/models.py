@@ -132,12 +132,21 @@ def client_region(snapshot: conf.Snapshot) -> str | None:
     return botocore_session().get_config_variable("region") or LOCAL_REGION
 
 
-def client_credentials(snapshot: conf.Snapshot) -> tuple[str, str] | None:
-    """Placeholder credentials when the endpoint is on this machine (DynamoDB Local, which
-    accepts any) and the standard AWS chain has none; None otherwise, so botocore's chain
-    decides. The chain is looked up without the instance-metadata and container providers,
-    which would wait on the network."""
-    if not snapshot.endpoint_url or not conf.is_on_this_machine(snapshot.endpoint_url):
+def endpoint(snapshot: conf.Snapshot, region: str | None) -> tuple[str | None, str | None]:
+    """The region to sign with and the endpoint URL of ``region``'s replica (None: this process's)."""
+    if region is None or snapshot.regions is None:
+        return client_region(snapshot), snapshot.endpoint_url
+    url = snapshot.regions.endpoints[region]
+    return region, url
+
+
+def client_credentials(snapshot: conf.Snapshot, url: str | None = None) -> tuple[str, str] | None:
+    """Placeholder credentials when the endpoint (``url``, else this process's) is on this machine
+    (DynamoDB Local, which accepts any) and the standard AWS chain has none; None otherwise, so
+    botocore's chain decides. The chain is looked up without the instance-metadata and container
+    providers, which would wait on the network."""
+    url = url or snapshot.endpoint_url
+    if not url or not conf.is_on_this_machine(url):
         return None
     if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
         return None  # the chain's first provider has them: no need to build the chain
@@ -148,17 +157,19 @@ def client_credentials(snapshot: conf.Snapshot) -> tuple[str, str] | None:
         resolver.remove(remote)
     if resolver.load_credentials() is not None:
         return None
-    logger.info("No AWS credentials found; using placeholder ones for the local endpoint %s.", snapshot.endpoint_url)
+    logger.info("No AWS credentials found; using placeholder ones for the local endpoint %s.", url)
     return LOCAL_CREDENTIALS
 
 
-def build(snapshot: conf.Snapshot, *, admin: bool = False) -> type[SessionItem]:
+def build(snapshot: conf.Snapshot, *, admin: bool = False, region: str | None = None) -> type[SessionItem]:
     """Create a new model class bound to the table and attribute names in ``snapshot``; with
-    ``admin``, with the patient timeouts of provisioning and sweeps."""
+    ``admin``, with the patient timeouts of provisioning and sweeps; with ``region``, to that
+    Region's replica (DYNAMODB_SESSIONS_REGIONS)."""
+    signing_region, url = endpoint(snapshot, region)
     meta: dict[str, Any] = {
         "table_name": snapshot.table_name,
-        "region": client_region(snapshot),
-        "host": snapshot.endpoint_url,
+        "region": signing_region,
+        "host": url,
         "connect_timeout_seconds": snapshot.connect_timeout,
         "read_timeout_seconds": snapshot.read_timeout,
         "max_retry_attempts": snapshot.max_retry_attempts,
@@ -167,7 +178,7 @@ def build(snapshot: conf.Snapshot, *, admin: bool = False) -> type[SessionItem]:
     }
     if admin:
         meta.update(ADMIN_TIMEOUTS)
-    credentials = client_credentials(snapshot)
+    credentials = client_credentials(snapshot, url)
     if credentials is not None:
         meta["aws_access_key_id"], meta["aws_secret_access_key"] = credentials
     if snapshot.billing_mode == "PROVISIONED":
@@ -273,6 +284,7 @@ class _Binding:
 
 
 _bindings = {False: _Binding(), True: _Binding()}
+_regional: dict[str, _Binding] = {}  # the request path's, by home Region (DYNAMODB_SESSIONS_REGIONS)
 # The classes built, by the settings that shaped them: a process whose settings change back (a
 # test suite, a benchmark taking turns) reuses the class and its warm client instead of building
 # another. A deployed site builds one per kind.
@@ -281,21 +293,22 @@ _BUILT_KEPT = 8
 _lock = threading.Lock()
 
 
-def bound_model(*, admin: bool = False) -> type[SessionItem]:
+def bound_model(*, admin: bool = False, region: str | None = None) -> type[SessionItem]:
     """The model bound to the current settings, built on first use and after a change.
 
     The request path uses the default one; ``admin=True`` gives the one for provisioning,
-    sweeps and imports, with longer timeouts and more retries.
+    sweeps and imports, with longer timeouts and more retries; ``region`` the request path's for
+    another Region's replica (a session's home, ``keys.home``).
     """
     snapshot = conf.current()
-    binding = _bindings[admin]
+    binding = _bindings[admin] if region is None else _regional.setdefault(region, _Binding())
     if binding.snapshot is snapshot and binding.model is not None:
         return binding.model
     with _lock:
-        built = (admin, connection_fields(snapshot))
+        built = (admin, connection_fields(snapshot) + ((region, endpoint(snapshot, region)) if region else ()))
         model = _built.get(built)
         if model is None:
-            model = _built[built] = build(snapshot, admin=admin)
+            model = _built[built] = build(snapshot, admin=admin, region=region)
             while len(_built) > _BUILT_KEPT:
                 del _built[next(iter(_built))]
         binding.model, binding.snapshot = model, snapshot

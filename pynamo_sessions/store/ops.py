@@ -58,6 +58,7 @@ class Get(NamedTuple):
 
     item_key: str
     conflict: str | None = None
+    region: str | None = None  # the session's home Region, when not this process's (keys.home)
 
     @property
     def operation(self) -> str:
@@ -75,6 +76,7 @@ class Put(NamedTuple):
     item: models.SessionItem
     must_create: bool
     conflict: str | None = None
+    region: str | None = None
 
     @property
     def operation(self) -> str:
@@ -113,6 +115,7 @@ class Delete(NamedTuple):
     """DeleteItem: answers None."""
 
     item_key: str
+    region: str | None = None
 
     @property
     def operation(self) -> str:

@@ -19,12 +19,14 @@ from pynamo_sessions.store import calls, deletion, models, ops, retries, wire
 _SENT = ("GetItem", "PutItem", "DeleteItem")
 _CAPACITY_HANDLER = "pynamo_sessions-capacity"
 _client_asking: Any = None  # the last client given the handler
+_PREPARED = "_pynamo_sessions_prepared"  # set on each client given it (another Region's, too)
 
 
 def send(op: ops.DynamoDBOp) -> Any:
     snapshot = conf.current()
-    model = models.bound_model()
-    attempt = calls.begin(op.operation, snapshot, op.conflict)
+    region = op.region
+    model = models.bound_model(region=region)
+    attempt = calls.begin(op.operation, snapshot, op.conflict, region)
     try:
         _prepared_client(model)  # as PynamoDB would build it inside the call: its failures are the call's
         # Sent through PynamoDB's connection (its signals, its errors), as its get/save/delete
@@ -64,22 +66,30 @@ def _put(connection: Any, op: ops.Put) -> Any:
 
 
 def delete_all(item_keys: Sequence[str]) -> list[str]:
-    """Carry out ``deletion.BatchDeletion`` for ``item_keys``: each round's chunks sent at once
-    (threads), the pauses it asks for slept. Returns the keys deleted, or raises what the plan
-    raises when it could not finish."""
+    """Carry out ``deletion.BatchDeletion`` for ``item_keys``, in each session's home Region
+    (``deletion.by_home``): each round's chunks sent at once (threads), the pauses it asks for
+    slept. Returns the keys deleted, or raises what the plan raises when it could not finish."""
+    groups = deletion.by_home(item_keys, conf.current())
+    if len(groups) == 1:
+        region, group = next(iter(groups.items()))
+        return _delete_all_in(region, group)
+    return deletion.in_each_region(groups, _delete_all_in)
+
+
+def _delete_all_in(region: str | None, item_keys: Sequence[str]) -> list[str]:
     plan = deletion.BatchDeletion(item_keys, now=time.monotonic())
     pool = None
     try:
         while chunks := plan.next_round():
             if len(chunks) == 1:
-                _delete_chunks(plan, chunks, map)
+                _delete_chunks(plan, chunks, map, region)
             else:
                 if pool is None:
                     from concurrent.futures import ThreadPoolExecutor  # rare: not paid at start-up
 
                     pool = ThreadPoolExecutor(max_workers=deletion.PARALLEL_BATCHES,
                                               thread_name_prefix="pynamo_sessions-delete")
-                _delete_chunks(plan, chunks, pool.map)
+                _delete_chunks(plan, chunks, pool.map, region)
             pause = plan.pause(time.monotonic())
             if pause is None:
                 break
@@ -91,10 +101,11 @@ def delete_all(item_keys: Sequence[str]) -> list[str]:
     return plan.deleted
 
 
-def _delete_chunks(plan: deletion.BatchDeletion, chunks: list[list[str]], mapper: Callable[..., Any]) -> None:
+def _delete_chunks(plan: deletion.BatchDeletion, chunks: list[list[str]], mapper: Callable[..., Any],
+                   region: str | None) -> None:
     def send(chunk: list[str]) -> tuple[list[str], list[str] | None, BaseException | None]:
         try:
-            return chunk, delete_batch(chunk), None
+            return chunk, delete_batch(chunk, region), None
         except SessionStorageError as exc:
             return chunk, None, exc
 
@@ -105,14 +116,14 @@ def _delete_chunks(plan: deletion.BatchDeletion, chunks: list[list[str]], mapper
             plan.answered(chunk, unprocessed or [])
 
 
-def delete_batch(item_keys: Sequence[str]) -> list[str]:
+def delete_batch(item_keys: Sequence[str], region: str | None = None) -> list[str]:
     """One BatchWriteItem of deletes (at most 25); answers the item keys DynamoDB left
     unprocessed. Sent through the model's connection: PynamoDB's ``BatchWrite`` would resend
     unprocessed keys without a pause and raise, after ``max_retry_attempts``, without saying
     which keys it did delete; the plan in ``pynamo_sessions.store.deletion`` decides that instead."""
     snapshot = conf.current()
-    model = models.bound_model()
-    attempt = calls.begin("BatchWriteItem", snapshot)
+    model = models.bound_model(region=region)
+    attempt = calls.begin("BatchWriteItem", snapshot, region=region)
     try:
         _prepared_client(model)
         response = model._get_connection().batch_write_item(
@@ -158,10 +169,12 @@ def _prepared_client(model: type[models.SessionItem]) -> Any:
     global _client_asking
     client = model._get_connection().connection.client
     if client is not _client_asking:
-        retries.spare_quota_on_hot_keys(client, 1 + model.Meta.max_retry_attempts)
-        for operation in _SENT:
-            client.meta.events.register(f"before-parameter-build.dynamodb.{operation}", _capacity_param,
-                                        unique_id=f"{_CAPACITY_HANDLER}-{operation}")
+        if not getattr(client, _PREPARED, False):
+            retries.spare_quota_on_hot_keys(client, 1 + model.Meta.max_retry_attempts)
+            for operation in _SENT:
+                client.meta.events.register(f"before-parameter-build.dynamodb.{operation}", _capacity_param,
+                                            unique_id=f"{_CAPACITY_HANDLER}-{operation}")
+            setattr(client, _PREPARED, True)
         _client_asking = client
     return client
 
