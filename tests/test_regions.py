@@ -24,8 +24,8 @@ from pynamo_sessions.operations import provision, users
 from pynamo_sessions.store import aio, calls, keys
 from pynamo_sessions.store.breaker import OPEN
 from pynamo_sessions.testing import faultproxy
-from pynamo_sessions.testing.faultproxy import FaultProxy
 from pynamo_sessions.testing import regions as harness
+from pynamo_sessions.testing.faultproxy import FaultProxy
 from pynamo_sessions.testing.regions import TwoRegions
 
 HOME, AWAY = "us-east-1", "eu-west-1"
@@ -327,5 +327,6 @@ def test_the_harness_replicates_with_last_writer_wins(two_regions: TwoRegions, t
         harness.client(two_regions.endpoints[region], region).put_item(
             TableName=table, Item={"id": {"S": "k"}, "v": {"S": value}})
     two_regions.settle()
-    assert [[item["v"]["S"] for item in stored(two_regions, region, table)] for region in (HOME, AWAY)] == [["2"], ["2"]]
+    values = [[item["v"]["S"] for item in stored(two_regions, region, table)] for region in (HOME, AWAY)]
+    assert values == [["2"], ["2"]]
     assert replicator.dropped == 1 and replicator.replicated == 1
