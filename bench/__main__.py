@@ -6,6 +6,7 @@
     make bench BENCH_ARGS=asgi                 # async views under uvicorn: stock path against ours
     make bench BENCH_ARGS=encryption           # CPU per request with encryption at rest on against off
     make bench BENCH_ARGS=users                # the sessions page's read, ordered user index or not
+    make bench BENCH_ARGS=regions              # two Regions (MREC, simulated): lost writes, undone logouts
 
 Django's real SessionMiddleware wraps tiny views; each scenario runs for each payload and engine,
 interleaved over several rounds so that drift on the machine hits every engine alike. CPU is
@@ -399,6 +400,10 @@ def main() -> int:
         from bench.tabs.__main__ import main as tabs
 
         return tabs(sys.argv[2:])
+    if sys.argv[1:2] == ["regions"]:
+        from bench.regions import main as regions
+
+        return regions(sys.argv[2:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("what", nargs="?", default="requests", choices=["requests", "clearsessions"])
     parser.add_argument("--rounds", type=int, default=9)

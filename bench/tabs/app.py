@@ -22,6 +22,12 @@ async def atab(request: HttpRequest, number: int) -> JsonResponse:
     return JsonResponse({name: count})
 
 
+def logout(request: HttpRequest) -> JsonResponse:
+    """Sign out: the session is deleted (Django's logout flushes it)."""
+    request.session.flush()
+    return JsonResponse({})
+
+
 def stored(request: HttpRequest) -> JsonResponse:
     """What the session holds now (read by the driver once every tab is done)."""
     return JsonResponse(dict(request.session.items()))
@@ -30,6 +36,7 @@ def stored(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("tab/<int:number>/", tab),
     path("atab/<int:number>/", atab),
+    path("logout/", logout),
     path("stored/", stored),
 ]
 

@@ -2,9 +2,11 @@
 
 The driver sets the environment: TABS_ENGINE ("dynamodb", "cached_dynamodb" or "db"),
 TABS_ENDPOINT (DynamoDB Local), TABS_DATABASE (the SQLite file that Django's ``db`` engine uses),
-TABS_CACHE_DIR (the file cache the cached engine's workers share).
+TABS_CACHE_DIR (the file cache the cached engine's workers share); the regions benchmark also
+TABS_REGION and TABS_REGIONS.
 """
 
+import json
 import os
 
 ENGINE = os.environ.get("TABS_ENGINE", "dynamodb")
@@ -31,6 +33,8 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                           "LOCATION": os.environ.get("TABS_CACHE_DIR", "/tmp/pynamo-sessions-tabs-cache")}}
 DYNAMODB_LOCAL_ENDPOINT = os.environ.get("TABS_ENDPOINT", "http://127.0.0.1:8000")
-DYNAMODB_REGION = "us-east-1"
+DYNAMODB_REGION = os.environ.get("TABS_REGION", "us-east-1")
+# The regions benchmark runs one site per Region; TABS_REGIONS (JSON) pins sessions to their home.
+DYNAMODB_SESSIONS_REGIONS = json.loads(os.environ["TABS_REGIONS"]) if os.environ.get("TABS_REGIONS") else None
 DYNAMODB_SESSIONS_TABLE = "bench-tabs-sessions"
 LOGGING_CONFIG = None

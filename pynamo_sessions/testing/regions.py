@@ -58,6 +58,7 @@ def _fingerprint(image: dict[str, Any] | None) -> str:
 @dataclass(order=True)
 class _Change:
     due: float
+    order: int  # an item's writes that fall due at once are applied in the order they were made
     seen: float = field(compare=False)  # when the write was made (seen on its stream)
     source: str = field(compare=False)
     target: str = field(compare=False)
@@ -82,6 +83,7 @@ class Replicator:
         self._streams = {region: client(url, region, "dynamodbstreams") for region, url in endpoints.items()}
         self._iterators: dict[str, dict[str, str | None]] = {region: {} for region in endpoints}
         self._queue: list[_Change] = []
+        self._made = 0
         self._last_due: dict[tuple[str, str], float] = {}  # (target, key): so an item's writes keep their order
         self._last_write: dict[tuple[str, str], float] = {}  # (replica, key): when its current value was written
         self._echoes: dict[tuple[str, str], list[str]] = {}  # what we wrote, to recognise on the stream
@@ -175,7 +177,8 @@ class Replicator:
                     continue
                 due = max(seen + self._random.uniform(*self.lag), self._last_due.get((target, name), 0.0))
                 self._last_due[(target, name)] = due
-                heapq.heappush(self._queue, _Change(due, seen, region, target, key, image))
+                self._made += 1
+                heapq.heappush(self._queue, _Change(due, self._made, seen, region, target, key, image))
 
     def hold(self) -> None:
         """Apply nothing until ``release()``: the replicas stay as they are (a lag as long as a test
