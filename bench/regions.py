@@ -53,6 +53,10 @@ class Mode:
     calls: int = 0
     cross_region: int = 0
     dropped: int = 0  # writes the replicator's last-writer-wins threw away
+    # One tab alone, alternating between the Regions: the cost of a request without contention.
+    alone_requests: int = 0
+    alone_calls: int = 0
+    alone_cross_region: int = 0
 
     @property
     def lost(self) -> int:
@@ -152,6 +156,19 @@ def run_mode(regions: Any, pinned: bool, args: argparse.Namespace) -> Mode:
         mode.requests += 1
         assert status == 200
 
+        # One tab alone: what a request costs when no other request of its session runs at once.
+        before = sites.counts()
+        status, _, alone = get(sites.connection(home), "/tab/0/", None)
+        assert status == 200 and alone
+        connections = {site: sites.connection(site) for site in sites.names}
+        for click in range(args.clicks):
+            status, _, _ = get(connections[sites.names[click % 2]], "/tab/0/", alone)
+            assert status == 200
+        after = sites.counts()
+        mode.alone_requests = 1 + args.clicks
+        mode.alone_calls, mode.alone_cross_region = after[0] - before[0], after[1] - before[1]
+        mode.requests += mode.alone_requests
+
         # Logouts: signed out in one Region, the next request of another tab in the other.
         for round_number in range(args.logouts):
             signed_in, signed_out_in = (home, away) if round_number % 2 == 0 else (away, home)
@@ -180,8 +197,8 @@ def table(modes: list[Mode], args: argparse.Namespace) -> str:
         f"Regions, {args.logouts} logouts",
         "",
         "| pinning | acknowledged | stored | lost | logouts | undone | non-200 | calls per request | "
-        "cross-Region | dropped by LWW |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "cross-Region | one tab alone: calls per request | cross-Region | dropped by LWW |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for mode in modes:
         errors = ", ".join(f"{status}: {n}" for status, n in sorted(mode.errors.items())) or "none"
@@ -189,7 +206,9 @@ def table(modes: list[Mode], args: argparse.Namespace) -> str:
         lines.append(
             f"| {'DYNAMODB_SESSIONS_REGIONS' if mode.pinned else 'none'} | {sum(mode.acknowledged.values())} | "
             f"{sum(mode.stored.get(k, 0) for k in mode.acknowledged)} | {mode.lost} | {mode.logouts} | "
-            f"{mode.undone} | {errors} | {mode.calls / max(1, mode.requests):.2f} | {share:.0%} | {mode.dropped} |"
+            f"{mode.undone} | {errors} | {mode.calls / max(1, mode.requests):.2f} | {share:.0%} | "
+            f"{mode.alone_calls / max(1, mode.alone_requests):.2f} | "
+            f"{mode.alone_cross_region / max(1, mode.alone_calls):.0%} | {mode.dropped} |"
         )
     return "\n".join(lines)
 

@@ -330,3 +330,21 @@ def test_the_harness_replicates_with_last_writer_wins(two_regions: TwoRegions, t
     values = [[item["v"]["S"] for item in stored(two_regions, region, table)] for region in (HOME, AWAY)]
     assert values == [["2"], ["2"]]
     assert replicator.dropped == 1 and replicator.replicated == 1
+
+
+def test_the_request_policy_covers_the_table_in_every_region(settings: Any) -> None:
+    """A request in one Region reads and writes sessions homed in the others: its role needs the
+    table (and index) in each."""
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.DYNAMODB_SESSIONS_TRACK_USERS = True
+    settings.DYNAMODB_SESSIONS_REGIONS = {"us-east-1": settings.DYNAMODB_LOCAL_ENDPOINT, "eu-west-1": None}
+    out = StringIO()
+    call_command("sessionpolicy", "--account", "123456789012", stdout=out)
+    table, index = (statement["Resource"] for statement in json.loads(out.getvalue())["Statement"])
+    arn = "arn:aws:dynamodb:{}:123456789012:table/" + settings.DYNAMODB_SESSIONS_TABLE
+    assert table == [arn.format("us-east-1"), arn.format("eu-west-1")]
+    assert index == [f"{arn.format(region)}/index/user_id-index" for region in ("us-east-1", "eu-west-1")]

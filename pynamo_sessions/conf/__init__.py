@@ -202,14 +202,12 @@ class Conf:
         "session's key records the Region that created it (DYNAMODB_REGION, which must be one of them), "
         "and every read and write of the session goes to that Region's replica, so its conditions and "
         "merges are checked in one place. None: every call goes to DYNAMODB_REGION.",
-        since="0.9.0",
     )
     HOME_UNAVAILABLE: Setting[str] = Setting(
         "DYNAMODB_SESSIONS_HOME_UNAVAILABLE", READ_LOCALLY, values.one_of(HOME_UNAVAILABLE_CHOICES),
         "With REGIONS, what a session does while its home Region is unavailable: 'read-locally' (read from "
         "this Region's replica; a write answers 503 with Retry-After) or 'write-locally' (write here too, "
         "trading the no-lost-write and no-resurrection guarantees for availability).",
-        since="0.9.0",
     )
     HASH_KEYS: Setting[bool] = Setting(
         "DYNAMODB_SESSIONS_HASH_KEYS", False, values.boolean,

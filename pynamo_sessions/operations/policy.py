@@ -73,23 +73,26 @@ def leading_keys_condition(prefix: str) -> dict[str, Any]:
 
 
 def iam_policy(job: str, *, region: str, account: str, snapshot: conf.Snapshot | None = None) -> dict[str, Any]:
-    """The IAM policy document for ``job``, on the real table (and index) ARNs; with a key prefix,
-    its keyed actions held to the site's own keys, and the actions that carry no key in a
-    statement of their own (``SessionsTableWithoutKeys``: they cannot be restricted by key)."""
+    """The IAM policy document for ``job``, on the real table (and index) ARNs, in ``region`` or,
+    with DYNAMODB_SESSIONS_REGIONS, in each of its Regions (a session is read and written in its
+    home Region, wherever the request lands); with a key prefix, its keyed actions held to the
+    site's own keys, and the actions that carry no key in a statement of their own
+    (``SessionsTableWithoutKeys``: they cannot be restricted by key)."""
     snapshot = snapshot or conf.current()
     table, index = actions(job, snapshot)
-    arn = table_arn(snapshot, region, account)
-    index_arn = f"{arn}/index/{snapshot.user_index}"
+    regions = list(snapshot.regions.endpoints) if snapshot.regions else [region]
+    arns = [table_arn(snapshot, name, account) for name in regions]
+    index_arns = [f"{arn}/index/{snapshot.user_index}" for arn in arns]
     prefix = snapshot.key_prefix
     if not prefix:
         statements: list[dict[str, Any]] = [{
             "Sid": "SessionsTable", "Effect": "Allow",
-            "Action": [f"dynamodb:{action}" for action in table], "Resource": arn,
+            "Action": [f"dynamodb:{action}" for action in table], "Resource": _one_or_all(arns),
         }]
         if index:
             statements.append({
                 "Sid": "SessionsUserIndex", "Effect": "Allow",
-                "Action": [f"dynamodb:{action}" for action in index], "Resource": index_arn,
+                "Action": [f"dynamodb:{action}" for action in index], "Resource": _one_or_all(index_arns),
             })
         return {"Version": "2012-10-17", "Statement": statements}
     keyed = [action for action in table if action in KEYED_ACTIONS]
@@ -99,15 +102,19 @@ def iam_policy(job: str, *, region: str, account: str, snapshot: conf.Snapshot |
         statements.append({
             "Sid": "SessionsOwnKeys", "Effect": "Allow",
             "Action": sorted({f"dynamodb:{action}" for action in keyed + index}),
-            "Resource": [arn, index_arn] if index else arn,
+            "Resource": _one_or_all(arns + index_arns if index else arns),
             "Condition": leading_keys_condition(prefix),
         })
     if unkeyed:
         statements.append({
             "Sid": "SessionsTableWithoutKeys", "Effect": "Allow",
-            "Action": [f"dynamodb:{action}" for action in unkeyed], "Resource": arn,
+            "Action": [f"dynamodb:{action}" for action in unkeyed], "Resource": _one_or_all(arns),
         })
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _one_or_all(arns: list[str]) -> str | list[str]:
+    return arns[0] if len(arns) == 1 else arns
 
 
 def unrestricted_actions(job: str, snapshot: conf.Snapshot | None = None) -> list[str]:
