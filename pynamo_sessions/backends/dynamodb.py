@@ -228,15 +228,17 @@ class SessionStore(AbsoluteLifetime, SessionBase):
     @staticmethod
     def _home(item_key: str, snapshot: conf.Snapshot) -> str | None:
         """The Region every call about ``item_key`` goes to (None: this process's)."""
-        return keys.home_of_item(item_key, snapshot.regions, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix)
+        regions = snapshot.regions
+        if regions is None:
+            return None
+        return keys.home_of_item(item_key, regions, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix)
 
-    def _send_steps(self, op: ops.DynamoDBOp, *, write: bool = False) -> Steps[Any]:
-        """Send ``op``. When it is for a session's home Region and that Region is unavailable (its
-        breaker open, or no answer), a read goes to this Region's replica instead (it may lag a
-        little behind), and so does a write with DYNAMODB_SESSIONS_HOME_UNAVAILABLE =
-        'write-locally'; otherwise the error stands, and the middleware answers 503."""
-        if op.region is None:
-            return (yield op)
+    def _homed_steps(self, op: ops.DynamoDBOp, *, write: bool = False) -> Steps[Any]:
+        """Send ``op`` to its session's home Region (``op.region``; an op for this Region's replica
+        is yielded as it is, at no cost). When that Region is unavailable (its breaker open, or no
+        answer), a read goes to this Region's replica instead (it may lag a little behind), and so
+        does a write with DYNAMODB_SESSIONS_HOME_UNAVAILABLE = 'write-locally'; otherwise the error
+        stands, and the middleware answers 503."""
         try:
             return (yield op)
         except SessionStorageError as error:
@@ -259,11 +261,13 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         """The live item for ``session_key``, or None if there is none or it has expired."""
         snapshot = conf.current()
         item_key = keys.item_key(session_key, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix)
-        item = yield from self._send_steps(ops.Get(item_key, region=self._home(item_key, snapshot)))
+        get = ops.Get(item_key, region=self._home(item_key, snapshot))
+        item = (yield get) if get.region is None else (yield from self._homed_steps(get))
         if item is None and (snapshot.hash_keys or snapshot.unprefixed_fallback):
             for fallback in keys.fallback_item_keys(session_key, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix,
                                                     unprefixed=snapshot.unprefixed_fallback):
-                item = yield from self._send_steps(ops.Get(fallback, region=self._home(fallback, snapshot)))
+                get = ops.Get(fallback, region=self._home(fallback, snapshot))
+                item = (yield get) if get.region is None else (yield from self._homed_steps(get))
                 if item is not None:
                     break
         if item is None or not alive(item.expires, getattr(item, "created", None), snapshot):
@@ -329,7 +333,8 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         if not snapshot.track_users or self.on_signed_out_elsewhere is None:
             return
         notice_key = keys.internal(keys.SIGNED_OUT_PREFIX, self._item_key(session_key, snapshot), snapshot.key_prefix)
-        notice = yield from self._send_steps(ops.Get(notice_key, region=self._home(notice_key, snapshot)))
+        get = ops.Get(notice_key, region=self._home(notice_key, snapshot))
+        notice = (yield get) if get.region is None else (yield from self._homed_steps(get))
         if notice is not None and alive(notice.expires, None, snapshot):
             self.on_signed_out_elsewhere()
 
@@ -399,8 +404,8 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         # exist at the version this request read: if another request deleted it (logout,
         # revocation), this save must not bring the session back, and Django answers
         # SessionInterrupted; if another request saved it first, the two are merged.
-        outcome = yield from self._send_steps(ops.Put(item, must_create, region=self._home(item_key, snapshot)),
-                                              write=True)
+        put = ops.Put(item, must_create, region=self._home(item_key, snapshot))
+        outcome = (yield put) if put.region is None else (yield from self._homed_steps(put, write=True))
         if outcome != ops.OK:
             if must_create:
                 if outcome != ops.RESENT_CONDITION_FAILED:
@@ -425,7 +430,8 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         canonical = keys.item_key(session_key, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix)
         self._item_keys[session_key] = canonical
         item, encoded = self._item(canonical, data, expires, created, None, snapshot)
-        outcome = yield from self._send_steps(ops.Put(item, True, region=self._home(canonical, snapshot)), write=True)
+        put = ops.Put(item, True, region=self._home(canonical, snapshot))
+        outcome = (yield put) if put.region is None else (yield from self._homed_steps(put, write=True))
         if outcome in (ops.CONDITION_FAILED_OUTCOME, ops.REPLICATED_CONFLICT):
             return False
         if outcome == ops.RESENT_CONDITION_FAILED:
@@ -443,7 +449,8 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         carried out the first send but its answer was lost: the item then holds exactly what
         was written, and it is ours. Drawing a new key then would leave it behind, a signed-in
         session no cookie holds. (A create sent once cannot have met itself: CreateError.)"""
-        current = yield from self._send_steps(ops.Get(item.key, region=self._home(item.key, conf.current())))
+        get = ops.Get(item.key, region=self._home(item.key, conf.current()))
+        current = (yield get) if get.region is None else (yield from self._homed_steps(get))
         same_ttl = current is not None and int(current.expires.timestamp()) == int(item.expires.timestamp())  # whole s
         if current is None or current.data != item.data or not same_ttl:
             raise CreateError
@@ -463,7 +470,8 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         for round_number in range(1, ops.MERGE_ROUNDS + 1):
             if round_number > 1:
                 yield ops.Pause(ops.pause_before(round_number))
-            current = yield from self._send_steps(ops.Get(item_key, conflict=ops.REREAD, region=home))
+            get = ops.Get(item_key, conflict=ops.REREAD, region=home)
+            current = (yield get) if home is None else (yield from self._homed_steps(get))
             if current is None or not alive(current.expires, getattr(current, "created", None), snapshot):
                 # Deleted (logout, revocation, cycle_key) or expired: deletion wins, always.
                 logger.info("Session %s was deleted by another request; not saving it.", keys.redact(session_key))
@@ -485,7 +493,8 @@ class SessionStore(AbsoluteLifetime, SessionBase):
             self._session_cache = merged
             expires = _aware(self.get_expiry_date())
             item, encoded = self._item(current.key, merged, expires, created, current.version, snapshot)
-            after = yield from self._send_steps(ops.Put(item, False, conflict=ops.MERGED, region=home), write=True)
+            put = ops.Put(item, False, conflict=ops.MERGED, region=home)
+            after = (yield put) if home is None else (yield from self._homed_steps(put, write=True))
             if after == ops.OK:
                 return item, encoded
         conflict = SessionConflict(keys.redact(session_key), ops.MERGE_ROUNDS)
@@ -560,4 +569,8 @@ class SessionStore(AbsoluteLifetime, SessionBase):
             self._stored = None
 
     def _delete_item_steps(self, item_key: str) -> Steps[None]:
-        yield from self._send_steps(ops.Delete(item_key, region=self._home(item_key, conf.current())), write=True)
+        delete = ops.Delete(item_key, region=self._home(item_key, conf.current()))
+        if delete.region is None:
+            yield delete
+        else:
+            yield from self._homed_steps(delete, write=True)
