@@ -27,6 +27,7 @@ from pynamo_sessions.testing import faultproxy
 from pynamo_sessions.testing import regions as harness
 from pynamo_sessions.testing.faultproxy import FaultProxy
 from pynamo_sessions.testing.regions import TwoRegions
+from tests.helpers import count_calls
 
 HOME, AWAY = "us-east-1", "eu-west-1"
 
@@ -90,9 +91,13 @@ def test_a_new_key_ends_with_its_home_regions_code_and_an_old_key_has_no_home(tw
         regions = conf.current().regions
         key = SessionStore()._get_new_session_key()
         assert key.endswith("euwest1") and len(key) == 32 + len("euwest1") and keys.is_valid(key)
-        assert keys.home(key, regions) is None  # homed here: the local replica, as without Regions
-        assert keys.home(key[:32] + "useast1", regions) == HOME
-        assert keys.home(key[:32], regions) is None  # Django's own keys, made before: local
+        def home(session_key: str) -> str | None:
+            return keys.home_of_item(keys.item_key(session_key, hashed=False), regions, hashed=False, prefix="")
+
+        assert home(key) is None  # homed here: the local replica, as without Regions
+        assert home(key[:32] + "useast1") == HOME
+        assert home(key[:32]) is None  # Django's own keys, made before: local
+        assert home(key[:32] + "apsouth1") is None  # a Region no longer listed: local
         # The HMAC keeps the code, so a revocation from the user index finds the home too.
         hashed = keys.item_key(key[:32] + "useast1", hashed=True, prefix="site1:")
         assert keys.home_of_item(hashed, regions, hashed=True, prefix="site1:") == HOME
@@ -189,12 +194,16 @@ async def test_the_native_async_transport_sends_to_the_home_region_too(two_regio
     with in_region(two_regions, AWAY, pinned=True):
         await aio.connect()
         store = SessionStore(key)
-        assert await store.aload() == {"cart": 1}  # the home Region's client on this loop, or the thread
-        store._session_cache = {"cart": 2}
-        store.modified = True
-        await store.asave()
-        assert aio.client(HOME) is not None  # built for the home Region on first use
-        assert await SessionStore(key).aload() == {"cart": 2}
+        # The first call for the home Region starts building its client on this loop and is sent
+        # through the sync transport meanwhile; once it is built, every call is native.
+        assert await store.aload() == {"cart": 1}
+        await aio.connect(HOME)
+        assert aio.client(HOME) is not None and aio.client(HOME) is not aio.client()
+        with count_calls() as sync_calls:
+            await store.aset("cart", 2)
+            await store.asave()
+            assert await SessionStore(key).aload() == {"cart": 2}
+        assert sync_calls == {}  # native, to the home Region's replica
 
 
 # Revocations ------------------------------------------------------------------------------
@@ -348,3 +357,26 @@ def test_the_request_policy_covers_the_table_in_every_region(settings: Any) -> N
     arn = "arn:aws:dynamodb:{}:123456789012:table/" + settings.DYNAMODB_SESSIONS_TABLE
     assert table == [arn.format("us-east-1"), arn.format("eu-west-1")]
     assert index == [f"{arn.format(region)}/index/user_id-index" for region in ("us-east-1", "eu-west-1")]
+
+
+def test_each_regions_sweep_deletes_only_the_expired_sessions_homed_there(
+    two_regions: TwoRegions, table: str,
+) -> None:
+    """An expired-looking session homed elsewhere may have been refreshed there a moment ago:
+    deleting it from this replica would win over that save once replicated."""
+    from pynamo_sessions.operations import cleanup
+
+    assert two_regions.replicator is not None
+    keys_by_home = {region: new_session(two_regions, region, pinned=True, n=1) for region in (HOME, AWAY)}
+    two_regions.settle()
+    two_regions.replicator.hold()
+    for region in (HOME, AWAY):  # both expired in eu-west-1's replica, as it may show them
+        harness.client(two_regions.endpoints[AWAY], AWAY).update_item(
+            TableName=table, Key={"id": {"S": keys_by_home[region]}},
+            UpdateExpression="SET #t = :past", ExpressionAttributeNames={"#t": "ttl"},
+            ExpressionAttributeValues={":past": {"N": "1000"}})
+    with in_region(two_regions, AWAY, pinned=True):
+        swept = cleanup.clear_expired(ignore_ttl=True)
+    assert (swept.found, swept.deleted) == (1, 1)
+    left = {item["id"]["S"] for item in stored(two_regions, AWAY, table)}
+    assert left == {keys_by_home[HOME]}  # homed in us-east-1: left to that Region's sweep

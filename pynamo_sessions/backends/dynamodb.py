@@ -245,7 +245,8 @@ class SessionStore(AbsoluteLifetime, SessionBase):
             snapshot = conf.current()
             if not error.outage or (write and snapshot.home_unavailable != conf.WRITE_LOCALLY):
                 raise
-            logger.warning("Session %s's home Region %s is unavailable; %s in %s instead.",
+            # The home breaker's opening was logged once, as a WARNING naming the Region.
+            logger.info("Session %s's home Region %s is unavailable; %s in %s instead.",
                            op.operation, op.region, "writing" if write else "reading", snapshot.region)
             return (yield op._replace(region=None))
 

@@ -4,7 +4,8 @@ With TTL enabled DynamoDB deletes expired items itself, for free, and reads alre
 expired items it has not reached yet, so the sweep does nothing. Without TTL (DynamoDB Local,
 a table made by hand) it runs a parallel segmented scan that returns only the keys of expired
 items, and deletes each on the condition that it is still expired: a session refreshed between
-the scan and the delete stays.
+the scan and the delete stays. With DYNAMODB_SESSIONS_REGIONS it deletes only the sessions homed
+in its own Region (and those without a home): run it in each Region.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pynamo_sessions.exceptions import (
 )
 from pynamo_sessions.operations import provision
 from pynamo_sessions.operations.tally import Tally
-from pynamo_sessions.store import models
+from pynamo_sessions.store import keys, models
 
 logger = logging.getLogger("pynamo_sessions")
 
@@ -121,6 +122,12 @@ def _sweep_segment(
         )
         try:
             for item in items:
+                if keys.home_of_item(item.key, snapshot.regions, hashed=snapshot.hash_keys,
+                                     prefix=snapshot.key_prefix) is not None:
+                    # Homed in another Region (DYNAMODB_SESSIONS_REGIONS): this replica may not
+                    # have seen the save that refreshed it yet, and its deletion would win over
+                    # that save; the sweep in its home Region deletes it.
+                    continue
                 tally.add(found=1)
                 _delete_if_expired(model, snapshot, item.key, now, tally)
                 last_key = items.last_evaluated_key

@@ -181,9 +181,10 @@ def client(region: str | None = None) -> Any:
     return None if holder is None else holder.client
 
 
-async def connect() -> None:
-    """Build the running loop's client now (from a startup hook, or in tests) and wait for it."""
-    holder = _holder() if enabled() else None
+async def connect(region: str | None = None) -> None:
+    """Build the running loop's client (for ``region``'s replica, else this process's) now, from a
+    startup hook or in tests, and wait for it."""
+    holder = _holder(region) if enabled() else None
     if holder is not None:
         await holder.ready.wait()
 

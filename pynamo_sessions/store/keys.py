@@ -52,18 +52,11 @@ def home_code(session_key: str) -> str:
     return code if code and _HOME_CODE.fullmatch(code) else ""
 
 
-def home(session_key: str, regions: Regions | None) -> str | None:
-    """The Region whose replica holds the conditions of this session, when it is another than
-    this process's; None: the local one (no Regions set, a key without a home, a home here, or
-    a Region no longer listed)."""
-    if regions is None:
-        return None
-    region = regions.by_code.get(home_code(session_key))
-    return None if region is None or region == regions.local else region
-
-
 def home_of_item(item_key: str, regions: Regions | None, *, hashed: bool, prefix: str) -> str | None:
-    """``home()`` for a session known only by its item key (a revocation from the user index)."""
+    """The Region whose replica holds the conditions of the session stored under ``item_key`` (or
+    of its signed-out notice), when it is another than this process's; None: the local one (no
+    Regions set, a key without a home, a home here, or a Region no longer listed). Read from the
+    item key, which keeps the code hashed too: a revocation knows only the item key."""
     if regions is None:
         return None
     body = (item_key[len(prefix):] if item_key.startswith(prefix) else item_key).removeprefix(SIGNED_OUT_PREFIX)

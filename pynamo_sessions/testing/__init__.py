@@ -13,8 +13,9 @@ Java), fetched once into the user's cache folder (``~/.cache/pynamo_sessions/dyn
 or ``$DYNAMODB_LOCAL_DIR``).
 ``python -m pynamo_sessions.testing fetch`` fetches it; ``... run`` runs it in the foreground.
 
-The test tools (this package, and ``faultproxy``, the proxy that breaks DynamoDB on the wire) may
-import the store and the operations; nothing of the runtime imports them.
+The test tools (this package, ``faultproxy``, the proxy that breaks DynamoDB on the wire, and
+``regions``, two Regions of a global table simulated on two DynamoDB Locals) may import the store
+and the operations; nothing of the runtime imports them.
 """
 
 from __future__ import annotations
