@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -78,6 +79,15 @@ def new_session(regions: TwoRegions, region: str, *, pinned: bool, **data: Any) 
         return store.session_key
 
 
+def in_both_replicas_then_held(regions: TwoRegions, pinned: bool, **data: Any) -> tuple[str, harness.Replicator]:
+    """A session made in us-east-1 and replicated to both; replication then held."""
+    assert regions.replicator is not None
+    key = new_session(regions, HOME, pinned=pinned, **data)
+    regions.settle()
+    regions.replicator.hold()
+    return key, regions.replicator
+
+
 def session_data(regions: TwoRegions, region: str, session_key: str, *, pinned: bool) -> dict[str, Any]:
     with in_region(regions, region, pinned=pinned):
         return SessionStore(session_key).load()
@@ -112,11 +122,7 @@ def test_a_new_key_ends_with_its_home_regions_code_and_an_old_key_has_no_home(tw
 def test_parallel_saves_in_two_regions_lose_nothing_only_when_pinned(
     two_regions: TwoRegions, table: str, pinned: bool,
 ) -> None:
-    replicator = two_regions.replicator
-    assert replicator is not None
-    key = new_session(two_regions, HOME, pinned=pinned, start=1)
-    two_regions.settle()  # both replicas hold it
-    replicator.hold()
+    key, replicator = in_both_replicas_then_held(two_regions, pinned, start=1)
     for region, name in ((HOME, "a"), (AWAY, "b")):  # one request in each Region, before replication
         with in_region(two_regions, region, pinned=pinned):
             store = SessionStore(key)
@@ -137,11 +143,7 @@ def test_parallel_saves_in_two_regions_lose_nothing_only_when_pinned(
 def test_a_logout_in_one_region_stays_final_only_when_pinned(
     two_regions: TwoRegions, table: str, pinned: bool,
 ) -> None:
-    replicator = two_regions.replicator
-    assert replicator is not None
-    key = new_session(two_regions, HOME, pinned=pinned, cart=1)
-    two_regions.settle()
-    replicator.hold()
+    key, _ = in_both_replicas_then_held(two_regions, pinned, cart=1)
     with in_region(two_regions, AWAY, pinned=pinned):
         in_flight = SessionStore(key)
         assert in_flight["cart"] == 1  # a request in eu-west-1 has read the session...
@@ -234,24 +236,36 @@ def test_signing_a_user_out_everywhere_deletes_each_session_in_its_home_region(
 # When the home Region is unavailable ------------------------------------------------------
 
 
+@dataclass
+class HomeDown:
+    """A session homed in us-east-1, replicated, and us-east-1 now failing every call from the
+    eu-west-1 site (whose way there goes through a fault proxy)."""
+
+    key: str
+    proxy: FaultProxy
+    endpoints: dict[str, str]
+
+    def away(self, **more: Any) -> dict[str, Any]:
+        """The eu-west-1 site's settings (with no retries, so that its home breaker opens at once)."""
+        return {"DYNAMODB_SESSIONS_REGIONS": self.endpoints, "DYNAMODB_SESSIONS_MAX_RETRY_ATTEMPTS": 0, **more}
+
+
 @pytest.fixture
-def home_behind_proxy(two_regions: TwoRegions, table: str) -> Iterator[tuple[FaultProxy, dict[str, str]]]:
-    """The away site's way to the home Region goes through a fault proxy."""
+def home_down(two_regions: TwoRegions, table: str) -> Iterator[HomeDown]:
     proxy = FaultProxy(two_regions.endpoints[HOME])
     endpoints = {**two_regions.endpoints, HOME: proxy.start()}
-    yield proxy, endpoints
+    key = new_session(two_regions, HOME, pinned=True, cart=1)
+    two_regions.settle()
+    proxy.set_fault(faultproxy.SERVER_ERROR)
+    yield HomeDown(key, proxy, endpoints)
     proxy.stop()
 
 
 def test_with_the_home_region_down_a_session_is_read_locally_and_a_write_answers_503(
-    two_regions: TwoRegions, home_behind_proxy: tuple[FaultProxy, dict[str, str]], client: Any,
+    two_regions: TwoRegions, home_down: HomeDown, client: Any,
 ) -> None:
-    proxy, endpoints = home_behind_proxy
-    key = new_session(two_regions, HOME, pinned=True, cart=1)
-    two_regions.settle()
-    proxy.set_fault(faultproxy.SERVER_ERROR)
-    with in_region(two_regions, AWAY, pinned=True, DYNAMODB_SESSIONS_REGIONS=endpoints,
-                   DYNAMODB_SESSIONS_MAX_RETRY_ATTEMPTS=0):
+    key = home_down.key
+    with in_region(two_regions, AWAY, pinned=True, **home_down.away()):
         for _ in range(3):
             assert SessionStore(key).load() == {"cart": 1}  # each from eu-west-1's replica
         assert calls.breaker(region=HOME).state == OPEN
@@ -264,25 +278,22 @@ def test_with_the_home_region_down_a_session_is_read_locally_and_a_write_answers
         client.cookies["sessionid"] = key
         response = client.get("/increment/")
         assert response.status_code == 503 and int(response["Retry-After"]) >= 1
-    proxy.set_fault(faultproxy.PASS)
+    home_down.proxy.set_fault(faultproxy.PASS)
     two_regions.settle()
     assert session_data(two_regions, HOME, key, pinned=True) == {"cart": 1}  # nothing written anywhere
 
 
 def test_write_locally_trades_the_guarantees_for_a_write_in_this_region(
-    two_regions: TwoRegions, home_behind_proxy: tuple[FaultProxy, dict[str, str]],
+    two_regions: TwoRegions, home_down: HomeDown,
 ) -> None:
-    proxy, endpoints = home_behind_proxy
-    key = new_session(two_regions, HOME, pinned=True, cart=1)
-    two_regions.settle()
-    proxy.set_fault(faultproxy.SERVER_ERROR)
-    with in_region(two_regions, AWAY, pinned=True, DYNAMODB_SESSIONS_REGIONS=endpoints,
-                   DYNAMODB_SESSIONS_MAX_RETRY_ATTEMPTS=0, DYNAMODB_SESSIONS_HOME_UNAVAILABLE=conf.WRITE_LOCALLY):
+    key = home_down.key
+    write_locally = home_down.away(DYNAMODB_SESSIONS_HOME_UNAVAILABLE=conf.WRITE_LOCALLY)
+    with in_region(two_regions, AWAY, pinned=True, **write_locally):
         store = SessionStore(key)
         store["cart"] = 2
         store.save()
     assert session_data(two_regions, AWAY, key, pinned=False) == {"cart": 2}
-    proxy.set_fault(faultproxy.PASS)
+    home_down.proxy.set_fault(faultproxy.PASS)
     two_regions.settle()
     assert session_data(two_regions, HOME, key, pinned=False) == {"cart": 2}  # replicated home
 
