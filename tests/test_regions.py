@@ -308,6 +308,9 @@ def test_the_regions_must_name_this_process_and_its_endpoint(settings: Any) -> N
     settings.DYNAMODB_SESSIONS_REGIONS = {"us-east-1": None, "eu-west-1": None}
     (error,) = [m for m in checks.check_settings() if m.id == "pynamo_sessions.E005"]
     assert "DYNAMODB_LOCAL_ENDPOINT" in error.msg
+    settings.DYNAMODB_SESSIONS_REGIONS = {"us-east-1": settings.DYNAMODB_LOCAL_ENDPOINT, "use-ast-1": None}
+    (error,) = [m for m in checks.check_settings() if m.id == "pynamo_sessions.E005"]
+    assert "differ only in their dashes" in error.msg  # both would give a key the code 'useast1'
     settings.DYNAMODB_SESSIONS_REGIONS = {"us-east-1": settings.DYNAMODB_LOCAL_ENDPOINT}
     (error,) = [m for m in checks.check_settings() if m.id == "pynamo_sessions.E001"]
     assert "DYNAMODB_SESSIONS_REGIONS must be None or a dict of two or more" in error.msg

@@ -298,7 +298,7 @@ def bound_model(*, admin: bool = False, region: str | None = None) -> type[Sessi
 
     The request path uses the default one; ``admin=True`` gives the one for provisioning,
     sweeps and imports, with longer timeouts and more retries; ``region`` the request path's for
-    another Region's replica (a session's home, ``keys.home``).
+    another Region's replica (a session's home, ``keys.home_of_item``).
     """
     snapshot = conf.current()
     binding = _bindings[admin] if region is None else _regional.setdefault(region, _Binding())

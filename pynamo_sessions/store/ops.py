@@ -58,7 +58,7 @@ class Get(NamedTuple):
 
     item_key: str
     conflict: str | None = None
-    region: str | None = None  # the session's home Region, when not this process's (keys.home)
+    region: str | None = None  # the session's home Region, when not this process's (keys.home_of_item)
 
     @property
     def operation(self) -> str:
