@@ -394,3 +394,19 @@ def test_each_regions_sweep_deletes_only_the_expired_sessions_homed_there(
     assert (swept.found, swept.deleted) == (1, 1)
     left = {item["id"]["S"] for item in stored(two_regions, AWAY, table)}
     assert left == {keys_by_home[HOME]}  # homed in us-east-1: left to that Region's sweep
+
+
+def test_a_revocation_that_one_region_left_incomplete_says_what_every_region_did() -> None:
+    from pynamo_sessions import RevocationIncomplete
+    from pynamo_sessions.store import deletion
+
+    def delete(region: str | None, item_keys: list[str]) -> list[str]:
+        if region == AWAY:
+            raise RevocationIncomplete("throttled", deleted=item_keys[:1], remaining=item_keys[1:], cause=None)
+        return item_keys
+
+    with pytest.raises(RevocationIncomplete) as raised:
+        deletion.in_each_region({None: ["a", "b"], AWAY: ["c", "d"]}, delete)
+    assert raised.value.deleted == ["a", "b", "c"] and raised.value.remaining == ["d"]
+    assert "Signed out 3 of 4 sessions; 1 are STILL signed in" in str(raised.value)
+    assert deletion.in_each_region({None: ["a"], AWAY: ["c"]}, lambda region, item_keys: item_keys) == ["a", "c"]

@@ -30,7 +30,7 @@ from django.conf import settings
 from pynamo_sessions import conf, signals
 from pynamo_sessions.exceptions import DYNAMODB_ERRORS, RevocationIncomplete
 from pynamo_sessions.operations import devices, users
-from pynamo_sessions.store import addresses, deletion, models
+from pynamo_sessions.store import addresses, keys, models
 
 logger = logging.getLogger("pynamo_sessions")
 
@@ -132,7 +132,8 @@ def _cap(
 def _exists(item_key: str) -> bool:
     """Whether the session is stored and alive (an expired one TTL has not deleted yet is gone)."""
     snapshot = conf.current()
-    model = models.bound_model(region=deletion.by_home([item_key], snapshot).popitem()[0])  # where its home is
+    home = keys.home_of_item(item_key, snapshot.regions, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix)
+    model = models.bound_model(region=home)
     try:
         raw = model._get_connection().get_item(item_key, consistent_read=True).get("Item")
     except DYNAMODB_ERRORS:

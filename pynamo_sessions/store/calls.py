@@ -47,7 +47,9 @@ def breaker(snapshot: conf.Snapshot | None = None, region: str | None = None) ->
         found = _regional.get(region)
         if found is None or found[0] is not snapshot:
             with _lock:
-                found = _regional[region] = (snapshot, _new_breaker(snapshot))
+                found = _regional.get(region)
+                if found is None or found[0] is not snapshot:
+                    found = _regional[region] = (snapshot, _new_breaker(snapshot))
         return found[1]
     current = _current
     if current is not None and current[0] is snapshot:
