@@ -193,6 +193,33 @@ def test_an_index_made_by_an_earlier_release_still_lists_in_last_use_order(
     assert response.context["sessions"][0].is_current
 
 
+def test_an_index_made_by_an_earlier_release_is_sorted_across_its_pages(
+    settings: Any, own_table: str, raw: Any,
+) -> None:
+    """Such an index answers in no order (it has no sort key), so each page is sorted, and so must
+    be all of them together: the most recently used session may come on the last page."""
+    from tests.helpers import create_table_of_an_earlier_release
+
+    settings.DYNAMODB_SESSIONS_TRACK_USERS = True
+    create_table_of_an_earlier_release(raw, own_table)
+    keys = [f"sorted{n:04d}" + "x" * 22 for n in range(5)]
+    for key in keys:
+        raw.put_item(TableName=own_table, Item={
+            "id": {"S": key}, "session_data": {"S": "e30:1tQ6qK:placeholder"},
+            "ttl": {"N": str(int(time.time()) + 3600)}, "user_id": {"S": "7"}, "updated": {"N": "1"}})
+    first_page, _ = users._query_page("7", 3, None)  # what the page reads first, asking for 2
+    later = [key for key in keys if key not in {item["id"]["S"] for item in first_page}]
+    assert later  # 2 of the 5 come on the second page
+    newest = later[0]
+    for minutes, key in enumerate(sorted(keys, key=lambda key: key == newest)):
+        raw.update_item(TableName=own_table, Key={"id": {"S": key}}, UpdateExpression="SET updated = :t",
+                        ExpressionAttributeValues={":t": {"N": str(int(time.time()) - 600 + 60 * minutes)}})
+    shown, total = users.recent_sessions("7", 2)
+    assert shown[0].key == newest and total == 5
+    assert shown[0].last_seen is not None and shown[1].last_seen is not None
+    assert shown[0].last_seen > shown[1].last_seen
+
+
 def test_another_users_session_answers_404_and_changes_nothing(tracked: str, alice: User) -> None:
     bob = User.objects.create_user("bob", password="bob-password-1")
     bobs_phone = signed_in(bob, IPHONE)

@@ -160,19 +160,21 @@ def recent_sessions(user_id: Any, count: int) -> tuple[list[UserSession], int | 
         return found[:count], len(found)
     value = keys.user_value(user_id, conf.current().key_prefix)
     sessions: list[UserSession] = []
-    read, start = 0, None
+    read, start, ordered = 0, None, False
     while True:
         page_limit = count + 1 if start is None or models.USER_INDEX_SORT_KEY in start else PAGE_READ_LIMIT - read
         items, start = _query_page(value, page_limit, start)
         read += len(items)
         sessions += _live(items)
         if not start:
-            return sessions[:count], len(sessions)  # every one read
+            break  # every one read
         ordered = models.USER_INDEX_SORT_KEY in start
         if (ordered and len(sessions) > count) or (not ordered and read >= PAGE_READ_LIMIT):
             break
+    # Sorted here too when every one was read: an index without the sort key answers in no
+    # order, and a last page cannot say which kind of index it came from.
     sessions.sort(key=_last_use, reverse=True)
-    return sessions[:count], None if ordered else len(sessions)
+    return sessions[:count], None if start and ordered else len(sessions)
 
 
 def _last_use(session: UserSession) -> datetime:
