@@ -98,19 +98,22 @@ def session_data(regions: TwoRegions, region: str, session_key: str, *, pinned: 
 
 def test_a_new_key_ends_with_its_home_regions_code_and_an_old_key_has_no_home(two_regions: TwoRegions) -> None:
     with in_region(two_regions, AWAY, pinned=True):
-        regions = conf.current().regions
+        snapshot = conf.current()
         key = SessionStore()._get_new_session_key()
         assert key.endswith("euwest1") and len(key) == 32 + len("euwest1") and keys.is_valid(key)
+
         def home(session_key: str) -> str | None:
-            return keys.home_of_item(keys.item_key(session_key, hashed=False), regions, hashed=False, prefix="")
+            return keys.home_of_item(keys.item_key(session_key, hashed=False), snapshot)
 
         assert home(key) is None  # homed here: the local replica, as without Regions
         assert home(key[:32] + "useast1") == HOME
         assert home(key[:32]) is None  # Django's own keys, made before: local
         assert home(key[:32] + "apsouth1") is None  # a Region no longer listed: local
-        # The HMAC keeps the code, so a revocation from the user index finds the home too.
+    # The HMAC keeps the code, so a revocation from the user index finds the home too.
+    hashing = {"DYNAMODB_SESSIONS_HASH_KEYS": True, "DYNAMODB_SESSIONS_KEY_PREFIX": "site1:"}
+    with in_region(two_regions, AWAY, pinned=True, **hashing):
         hashed = keys.item_key(key[:32] + "useast1", hashed=True, prefix="site1:")
-        assert keys.home_of_item(hashed, regions, hashed=True, prefix="site1:") == HOME
+        assert keys.home_of_item(hashed, conf.current()) == HOME
     with in_region(two_regions, AWAY, pinned=False):
         assert len(SessionStore()._get_new_session_key()) == 32  # no Regions: Django's keys
 

@@ -225,14 +225,6 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         return known if known is not None else keys.item_key(session_key, hashed=snapshot.hash_keys,
                                                               prefix=snapshot.key_prefix)
 
-    @staticmethod
-    def _home(item_key: str, snapshot: conf.Snapshot) -> str | None:
-        """The Region every call about ``item_key`` goes to (None: this process's)."""
-        regions = snapshot.regions
-        if regions is None:
-            return None
-        return keys.home_of_item(item_key, regions, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix)
-
     def _homed_steps(self, op: ops.DynamoDBOp, *, write: bool = False) -> Steps[Any]:
         """Send ``op`` to its session's home Region (``op.region``; an op for this Region's replica
         is yielded as it is, at no cost). When that Region is unavailable (its breaker open, or no
@@ -262,12 +254,12 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         """The live item for ``session_key``, or None if there is none or it has expired."""
         snapshot = conf.current()
         item_key = keys.item_key(session_key, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix)
-        get = ops.Get(item_key, region=self._home(item_key, snapshot))
+        get = ops.Get(item_key, region=keys.home_of_item(item_key, snapshot))
         item = (yield get) if get.region is None else (yield from self._homed_steps(get))
         if item is None and (snapshot.hash_keys or snapshot.unprefixed_fallback):
             for fallback in keys.fallback_item_keys(session_key, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix,
                                                     unprefixed=snapshot.unprefixed_fallback):
-                get = ops.Get(fallback, region=self._home(fallback, snapshot))
+                get = ops.Get(fallback, region=keys.home_of_item(fallback, snapshot))
                 item = (yield get) if get.region is None else (yield from self._homed_steps(get))
                 if item is not None:
                     break
@@ -334,7 +326,7 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         if not snapshot.track_users or self.on_signed_out_elsewhere is None:
             return
         notice_key = keys.internal(keys.SIGNED_OUT_PREFIX, self._item_key(session_key, snapshot), snapshot.key_prefix)
-        get = ops.Get(notice_key, region=self._home(notice_key, snapshot))
+        get = ops.Get(notice_key, region=keys.home_of_item(notice_key, snapshot))
         notice = (yield get) if get.region is None else (yield from self._homed_steps(get))
         if notice is not None and alive(notice.expires, None, snapshot):
             self.on_signed_out_elsewhere()
@@ -405,7 +397,7 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         # exist at the version this request read: if another request deleted it (logout,
         # revocation), this save must not bring the session back, and Django answers
         # SessionInterrupted; if another request saved it first, the two are merged.
-        put = ops.Put(item, must_create, region=self._home(item_key, snapshot))
+        put = ops.Put(item, must_create, region=keys.home_of_item(item_key, snapshot))
         outcome = (yield put) if put.region is None else (yield from self._homed_steps(put, write=True))
         if outcome != ops.OK:
             if must_create:
@@ -431,7 +423,7 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         canonical = keys.item_key(session_key, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix)
         self._item_keys[session_key] = canonical
         item, encoded = self._item(canonical, data, expires, created, None, snapshot)
-        put = ops.Put(item, True, region=self._home(canonical, snapshot))
+        put = ops.Put(item, True, region=keys.home_of_item(canonical, snapshot))
         outcome = (yield put) if put.region is None else (yield from self._homed_steps(put, write=True))
         if outcome in (ops.CONDITION_FAILED_OUTCOME, ops.REPLICATED_CONFLICT):
             return False
@@ -450,7 +442,7 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         carried out the first send but its answer was lost: the item then holds exactly what
         was written, and it is ours. Drawing a new key then would leave it behind, a signed-in
         session no cookie holds. (A create sent once cannot have met itself: CreateError.)"""
-        get = ops.Get(item.key, region=self._home(item.key, conf.current()))
+        get = ops.Get(item.key, region=keys.home_of_item(item.key, conf.current()))
         current = (yield get) if get.region is None else (yield from self._homed_steps(get))
         same_ttl = current is not None and int(current.expires.timestamp()) == int(item.expires.timestamp())  # whole s
         if current is None or current.data != item.data or not same_ttl:
@@ -467,7 +459,7 @@ class SessionStore(AbsoluteLifetime, SessionBase):
         ``conditioned`` is the version the write that failed was conditioned on, ``after`` how it
         failed (an MRSC replicated write conflict may leave the version where it was)."""
         item_key = self._item_key(session_key, snapshot)
-        home = self._home(item_key, snapshot)
+        home = keys.home_of_item(item_key, snapshot)
         for round_number in range(1, ops.MERGE_ROUNDS + 1):
             if round_number > 1:
                 yield ops.Pause(ops.pause_before(round_number))
@@ -570,7 +562,7 @@ class SessionStore(AbsoluteLifetime, SessionBase):
             self._stored = None
 
     def _delete_item_steps(self, item_key: str) -> Steps[None]:
-        delete = ops.Delete(item_key, region=self._home(item_key, conf.current()))
+        delete = ops.Delete(item_key, region=keys.home_of_item(item_key, conf.current()))
         if delete.region is None:
             yield delete
         else:

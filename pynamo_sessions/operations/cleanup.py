@@ -122,8 +122,7 @@ def _sweep_segment(
         )
         try:
             for item in items:
-                if keys.home_of_item(item.key, snapshot.regions, hashed=snapshot.hash_keys,
-                                     prefix=snapshot.key_prefix) is not None:
+                if keys.home_of_item(item.key, snapshot) is not None:
                     # Homed in another Region (DYNAMODB_SESSIONS_REGIONS): this replica may not
                     # have seen the save that refreshed it yet, and its deletion would win over
                     # that save; the sweep in its home Region deletes it.

@@ -132,8 +132,7 @@ def _cap(
 def _exists(item_key: str) -> bool:
     """Whether the session is stored and alive (an expired one TTL has not deleted yet is gone)."""
     snapshot = conf.current()
-    home = keys.home_of_item(item_key, snapshot.regions, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix)
-    model = models.bound_model(region=home)
+    model = models.bound_model(region=keys.home_of_item(item_key, snapshot))
     try:
         raw = model._get_connection().get_item(item_key, consistent_read=True).get("Item")
     except DYNAMODB_ERRORS:

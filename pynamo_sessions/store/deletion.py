@@ -113,8 +113,7 @@ def by_home(item_keys: Iterable[str], snapshot: conf.Snapshot) -> dict[str | Non
         return {None: list(item_keys)}
     groups: dict[str | None, list[str]] = {}
     for item_key in item_keys:
-        home = keys.home_of_item(item_key, snapshot.regions, hashed=snapshot.hash_keys, prefix=snapshot.key_prefix)
-        groups.setdefault(home, []).append(item_key)
+        groups.setdefault(keys.home_of_item(item_key, snapshot), []).append(item_key)
     return groups
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
-from pynamo_sessions.conf import Regions
+from pynamo_sessions.conf import Regions, Snapshot
 
 # Django generates 32 characters of [a-z0-9]. Anything else in a cookie was not made by Django's
 # session machinery, so it is refused before it reaches DynamoDB: no validation error from an
@@ -52,15 +52,17 @@ def home_code(session_key: str) -> str:
     return code if code and _HOME_CODE.fullmatch(code) else ""
 
 
-def home_of_item(item_key: str, regions: Regions | None, *, hashed: bool, prefix: str) -> str | None:
+def home_of_item(item_key: str, snapshot: Snapshot) -> str | None:
     """The Region whose replica holds the conditions of the session stored under ``item_key`` (or
     of its signed-out notice), when it is another than this process's; None: the local one (no
     Regions set, a key without a home, a home here, or a Region no longer listed). Read from the
     item key, which keeps the code hashed too: a revocation knows only the item key."""
+    regions = snapshot.regions
     if regions is None:
         return None
+    prefix = snapshot.key_prefix
     body = (item_key[len(prefix):] if item_key.startswith(prefix) else item_key).removeprefix(SIGNED_OUT_PREFIX)
-    code = body[_HMAC_LENGTH if hashed else RANDOM_PART:]
+    code = body[_HMAC_LENGTH if snapshot.hash_keys else RANDOM_PART:]
     region = regions.by_code.get(code) if _HOME_CODE.fullmatch(code) else None
     return None if region is None or region == regions.local else region
 
