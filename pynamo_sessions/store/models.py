@@ -301,7 +301,10 @@ def bound_model(*, admin: bool = False, region: str | None = None) -> type[Sessi
     another Region's replica (a session's home, ``keys.home_of_item``).
     """
     snapshot = conf.current()
-    binding = _bindings[admin] if region is None else _regional.setdefault(region, _Binding())
+    if region is None:
+        binding = _bindings[admin]
+    else:  # made once per Region
+        binding = _regional.get(region) or _regional.setdefault(region, _Binding())
     if binding.snapshot is snapshot and binding.model is not None:
         return binding.model
     with _lock:
