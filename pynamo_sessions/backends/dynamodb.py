@@ -239,7 +239,7 @@ class SessionStore(AbsoluteLifetime, SessionBase):
                 raise
             # The home breaker's opening was logged once, as a WARNING naming the Region.
             logger.info("Session %s's home Region %s is unavailable; %s in %s instead.",
-                           op.operation, op.region, "writing" if write else "reading", snapshot.region)
+                        op.operation, op.region, "writing" if write else "reading", snapshot.region)
             return (yield op._replace(region=None))
 
     def _remember(self, stored: Stored) -> None:

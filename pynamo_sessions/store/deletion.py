@@ -91,18 +91,23 @@ class BatchDeletion:
     def raise_if_incomplete(self) -> None:
         if self.done:
             return
-        total = len(self.deleted) + len(self.pending)
         if self.cause is not None:
             why = str(self.cause)
         else:
             why = (f"DynamoDB answered each of {self.rounds} attempts with some deletes left unprocessed "
                    f"(UnprocessedItems, as it does when the table is throttled) for {self.deadline:g} s")
         outage = isinstance(self.cause, SessionStorageError) and self.cause.outage
-        raise RevocationIncomplete(
-            f"Signed out {len(self.deleted)} of {total} sessions; {len(self.pending)} are STILL signed in: "
-            f"{why}. Sign them out again to end the rest (a new attempt finds exactly those).",
-            deleted=list(self.deleted), remaining=list(self.pending), cause=self.cause, outage=outage,
-        )
+        raise incomplete(list(self.deleted), list(self.pending), why, cause=self.cause, outage=outage)
+
+
+def incomplete(deleted: list[str], remaining: list[str], why: str, *, cause: BaseException | None,
+               outage: bool) -> RevocationIncomplete:
+    """The error of a revocation that left ``remaining`` signed in, saying what it did and why."""
+    return RevocationIncomplete(
+        f"Signed out {len(deleted)} of {len(deleted) + len(remaining)} sessions; {len(remaining)} are STILL "
+        f"signed in: {why}. Sign them out again to end the rest (a new attempt finds exactly those).",
+        deleted=deleted, remaining=remaining, cause=cause, outage=outage,
+    )
 
 
 def by_home(item_keys: Iterable[str], snapshot: conf.Snapshot) -> dict[str | None, list[str]]:
@@ -133,10 +138,5 @@ def in_each_region(
             failures.append(exc)
     if not failures:
         return deleted
-    first = failures[0]
-    raise RevocationIncomplete(
-        f"Signed out {len(deleted)} of {len(deleted) + len(remaining)} sessions; {len(remaining)} are STILL "
-        f"signed in: {'; '.join(str(f.cause or f) for f in failures)}. Sign them out again to end the rest "
-        "(a new attempt finds exactly those).",
-        deleted=deleted, remaining=remaining, cause=first.cause, outage=any(f.outage for f in failures),
-    )
+    why = "; ".join(str(f.cause) if f.cause is not None else "DynamoDB left some deletes unprocessed" for f in failures)
+    raise incomplete(deleted, remaining, why, cause=failures[0].cause, outage=any(f.outage for f in failures))
